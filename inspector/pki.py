@@ -1,0 +1,141 @@
+"""Certificates for signing: a small certificate authority and key files.
+
+The laptop makes a local CA before it is enrolled (documents then verify as
+未经总部认证); HQ runs the same class as its CA and issues the inspector's
+certificate at enrolment. Keys are ECDSA P-256 (poppler and pyHanko both check
+it); private keys on disk are encrypted with the owner's passphrase.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from inspector.errors import DocumentError
+
+KEY_FILE = "ca.key.pem"
+CERT_FILE = "ca.cert.pem"
+
+
+def new_key() -> ec.EllipticCurvePrivateKey:
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+def key_to_pem(key: ec.EllipticCurvePrivateKey, passphrase: bytes | None) -> bytes:
+    enc = serialization.BestAvailableEncryption(passphrase) if passphrase else serialization.NoEncryption()
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, enc)
+
+
+def load_key(pem: bytes, passphrase: bytes | None, *, where: str = "key") -> ec.EllipticCurvePrivateKey:
+    try:
+        key = serialization.load_pem_private_key(pem, password=passphrase or None)
+    except (ValueError, TypeError) as e:
+        raise DocumentError(f"{where}: 无法解开私钥（口令错误或文件损坏）") from e
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        raise DocumentError(f"{where}: 不是 ECDSA 私钥")
+    return key
+
+
+def public_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
+    return key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def _name(common_name: str, org: str | None = None, serial: str | None = None) -> x509.Name:
+    attrs = [x509.NameAttribute(NameOID.COUNTRY_NAME, "CN")]
+    if org:
+        attrs.append(x509.NameAttribute(NameOID.ORGANIZATION_NAME, org))
+    attrs.append(x509.NameAttribute(NameOID.COMMON_NAME, common_name))
+    if serial:
+        attrs.append(x509.NameAttribute(NameOID.SERIAL_NUMBER, serial))
+    return x509.Name(attrs)
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_bytes(data)
+    tmp.chmod(0o600)
+    tmp.replace(path)
+
+
+@dataclass
+class CA:
+    """A certificate authority whose key and certificate live in ``directory``."""
+
+    directory: Path
+    key: ec.EllipticCurvePrivateKey
+    cert: x509.Certificate
+
+    @classmethod
+    def create(cls, directory: str | Path, common_name: str, *, org: str | None = None,
+               passphrase: bytes | None = None, days: int = 3650) -> "CA":
+        d = Path(directory)
+        if (d / CERT_FILE).exists():
+            raise DocumentError(f"{d}: 已存在证书机构，不覆盖")
+        key = new_key()
+        name = _name(common_name, org)
+        now = dt.datetime.now(dt.timezone.utc)
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=days))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .add_extension(x509.KeyUsage(digital_signature=False, content_commitment=False, key_encipherment=False,
+                                         data_encipherment=False, key_agreement=False, key_cert_sign=True,
+                                         crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+            .sign(key, hashes.SHA256())
+        )
+        _write_private(d / KEY_FILE, key_to_pem(key, passphrase))
+        (d / CERT_FILE).write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        return cls(d, key, cert)
+
+    @classmethod
+    def load(cls, directory: str | Path, passphrase: bytes | None = None) -> "CA":
+        d = Path(directory)
+        try:
+            key_pem = (d / KEY_FILE).read_bytes()
+            cert = x509.load_pem_x509_certificate((d / CERT_FILE).read_bytes())
+        except FileNotFoundError as e:
+            raise DocumentError(f"{d}: 没有证书机构（{e.filename}）") from e
+        return cls(d, load_key(key_pem, passphrase, where=str(d / KEY_FILE)), cert)
+
+    @classmethod
+    def load_or_create(cls, directory: str | Path, common_name: str, **kw: object) -> "CA":
+        d = Path(directory)
+        if (d / CERT_FILE).exists():
+            return cls.load(d, kw.get("passphrase"))  # type: ignore[arg-type]
+        return cls.create(d, common_name, **kw)  # type: ignore[arg-type]
+
+    @property
+    def cert_pem(self) -> bytes:
+        return self.cert.public_bytes(serialization.Encoding.PEM)
+
+    def issue(self, public_key_pem: bytes, *, common_name: str, org: str | None = None,
+              serial: str | None = None, days: int = 1825) -> bytes:
+        """Issue a document-signing certificate (PEM) for an inspector's public key."""
+        pub = serialization.load_pem_public_key(public_key_pem)
+        now = dt.datetime.now(dt.timezone.utc)
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(_name(common_name, org, serial)).issuer_name(self.cert.subject)
+            .public_key(pub)  # type: ignore[arg-type]
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=days))
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=True, key_encipherment=False,
+                                         data_encipherment=False, key_agreement=False, key_cert_sign=False,
+                                         crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION,
+                                                  ExtendedKeyUsageOID.CODE_SIGNING]), critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()), critical=False)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(pub), critical=False)  # type: ignore[arg-type]
+            .sign(self.key, hashes.SHA256())
+        )
+        return cert.public_bytes(serialization.Encoding.PEM)

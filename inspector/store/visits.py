@@ -1,0 +1,395 @@
+"""Inspections, answers, findings, rectifications and trainee checks in the local store.
+
+Every write is its own transaction and is on disk when the call returns
+(autosave: a crash or kill costs at most the keystroke in flight). Every write
+also lands in the audit chain and the outbox via ``Store.log``.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from inspector.errors import NotFound, StoreError
+from inspector.store import Store
+from inspector.util import new_id, now_iso
+
+RESULT_CATEGORIES = ("未发现问题", "发现问题已责令改正", "无法联系", "不配合")
+RECT_STATUSES = ("待整改", "已按期整改", "逾期整改", "拒不整改或敷衍整改")
+_LOCKED = "检查已完成并锁定，不能修改；如需更正请创建修订版本"
+
+
+@dataclass
+class Inspection:
+    id: str
+    institution_id: str
+    status: str
+    revision: int
+    started_at: str
+    task_id: str | None = None
+    replaces_id: str | None = None
+    ended_at: str | None = None
+    place: str | None = None
+    inspector_ids: list[str] = field(default_factory=list)
+    recorder_id: str | None = None
+    ids_shown: bool = False
+    rights_explained: bool = False
+    person_in_charge: dict[str, Any] = field(default_factory=dict)
+    checklist_version_ids: list[str] = field(default_factory=list)
+    result_category: str | None = None
+    ui_state: dict[str, Any] = field(default_factory=dict)
+    created_at: str = ""
+    updated_at: str = ""
+
+    @classmethod
+    def from_row(cls, r: dict[str, Any]) -> "Inspection":
+        d = dict(r)
+        for k in ("inspector_ids", "person_in_charge", "checklist_version_ids", "ui_state"):
+            d[k] = json.loads(d[k]) if d.get(k) else ({} if k in ("person_in_charge", "ui_state") else [])
+        d["ids_shown"] = bool(d["ids_shown"])
+        d["rights_explained"] = bool(d["rights_explained"])
+        return cls(**d)
+
+    @property
+    def locked(self) -> bool:
+        return self.status == "finished"
+
+
+@dataclass
+class Finding:
+    id: str
+    inspection_id: str
+    description: str
+    codes: list[str] = field(default_factory=list)
+    severity: str | None = None
+    checklist_version_id: str | None = None
+    item_id: str | None = None
+    basis: str | None = None
+    people_involved: int | None = None
+    amount: float | None = None
+    required_action: str | None = None
+    deadline: str | None = None
+    position: int = 0
+    created_at: str = ""
+    updated_at: str = ""
+
+    @classmethod
+    def from_row(cls, r: dict[str, Any]) -> "Finding":
+        d = dict(r)
+        d["codes"] = json.loads(d["codes"] or "[]")
+        return cls(**d)
+
+
+def _wrap_locked(e: sqlite3.DatabaseError) -> Exception:
+    return StoreError(_LOCKED) if "locked" in str(e) and "finished" in str(e) else StoreError(str(e))
+
+
+# -- inspections --------------------------------------------------------------
+def start_inspection(
+    store: Store,
+    institution_id: str,
+    *,
+    inspector_ids: Iterable[str] = (),
+    task_id: str | None = None,
+    checklist_version_ids: Iterable[str] = (),
+    place: str | None = None,
+    recorder_id: str | None = None,
+    actor: str | None = None,
+) -> str:
+    if not store.scalar("SELECT 1 FROM institutions WHERE id = ?", (institution_id,)):
+        raise NotFound(f"机构 {institution_id} 不存在")
+    iid, ts = new_id(), now_iso()
+    row = {
+        "id": iid, "revision": 1, "task_id": task_id, "institution_id": institution_id, "status": "draft",
+        "started_at": ts, "place": place, "inspector_ids": json.dumps(list(inspector_ids)),
+        "recorder_id": recorder_id, "checklist_version_ids": json.dumps(list(checklist_version_ids)),
+        "created_at": ts, "updated_at": ts,
+    }
+    with store.tx() as db:
+        db["inspections"].insert(row)
+        if task_id:
+            db.execute("UPDATE tasks SET status = 'in_progress' WHERE id = ? AND status = 'open'", (task_id,))
+        store.log("inspection", iid, "start", {"institution_id": institution_id, "task_id": task_id}, actor=actor)
+    return iid
+
+
+def get_inspection(store: Store, inspection_id: str) -> Inspection:
+    r = store.one("SELECT * FROM inspections WHERE id = ?", (inspection_id,))
+    if not r:
+        raise NotFound(f"检查 {inspection_id} 不存在")
+    return Inspection.from_row(r)
+
+
+def list_inspections(store: Store, *, status: str | None = None, institution_id: str | None = None,
+                     limit: int | None = None) -> list[Inspection]:
+    sql, params = "SELECT * FROM inspections WHERE 1=1", []
+    if status:
+        sql += " AND status = ?"
+        params.append(status)
+    if institution_id:
+        sql += " AND institution_id = ?"
+        params.append(institution_id)
+    sql += " ORDER BY updated_at DESC, id DESC"
+    if limit:
+        sql += f" LIMIT {int(limit)}"
+    return [Inspection.from_row(r) for r in store.rows(sql, params)]
+
+
+_EDITABLE = {"place", "inspector_ids", "recorder_id", "ids_shown", "rights_explained", "person_in_charge",
+             "checklist_version_ids", "result_category", "ended_at", "started_at"}
+
+
+def update_inspection(store: Store, inspection_id: str, *, actor: str | None = None, **fields: Any) -> None:
+    bad = set(fields) - _EDITABLE
+    if bad:
+        raise StoreError(f"检查字段不可修改：{', '.join(sorted(bad))}")
+    if "result_category" in fields and fields["result_category"] not in (None, *RESULT_CATEGORIES):
+        raise StoreError(f"检查结果类别无效：{fields['result_category']}")
+    insp = get_inspection(store, inspection_id)
+    if insp.locked:
+        raise StoreError(_LOCKED)
+    row = {k: (json.dumps(v, ensure_ascii=False) if isinstance(v, (list, dict)) else v) for k, v in fields.items()}
+    row["updated_at"] = now_iso()
+    with store.tx() as db:
+        db["inspections"].update(inspection_id, row)
+        store.log("inspection", inspection_id, "update", fields, actor=actor)
+
+
+def save_ui_state(store: Store, inspection_id: str, state: dict[str, Any]) -> None:
+    """Where the inspector was (section, item): restored after a crash; not audited or pushed."""
+    with store.tx() as db:
+        db.execute("UPDATE inspections SET ui_state = ? WHERE id = ?",
+                   (json.dumps(state, ensure_ascii=False), inspection_id))
+
+
+def finish_inspection(store: Store, inspection_id: str, *, actor: str | None = None) -> None:
+    """Lock the inspection; from now on only an amendment (new revision) can change it."""
+    insp = get_inspection(store, inspection_id)
+    if insp.locked:
+        return
+    ts = now_iso()
+    with store.tx() as db:
+        db.execute("UPDATE inspections SET status = 'finished', ended_at = COALESCE(ended_at, ?), updated_at = ?"
+                   " WHERE id = ?", (ts, ts, inspection_id))
+        if insp.task_id:
+            db.execute("UPDATE tasks SET status = 'done' WHERE id = ?", (insp.task_id,))
+        store.log("inspection", inspection_id, "finish", {"ended_at": ts}, actor=actor)
+
+
+def amend_inspection(store: Store, inspection_id: str, *, actor: str | None = None) -> str:
+    """A new draft revision copying answers and findings; it names the revision it replaces."""
+    old = get_inspection(store, inspection_id)
+    if not old.locked:
+        raise StoreError("只有已完成的检查才需要修订")
+    nid, ts = new_id(), now_iso()
+    with store.tx() as db:
+        row = store.one("SELECT * FROM inspections WHERE id = ?", (inspection_id,))
+        assert row
+        row.update(id=nid, revision=old.revision + 1, replaces_id=inspection_id, status="draft",
+                   created_at=ts, updated_at=ts)
+        db["inspections"].insert(row)
+        db.execute("INSERT INTO answers (inspection_id, checklist_version_id, item_id, value, note, updated_at)"
+                   " SELECT ?, checklist_version_id, item_id, value, note, ? FROM answers WHERE inspection_id = ?",
+                   (nid, ts, inspection_id))
+        for f in store.rows("SELECT * FROM findings WHERE inspection_id = ? ORDER BY position", (inspection_id,)):
+            f.update(id=new_id(), inspection_id=nid, created_at=ts, updated_at=ts)
+            db["findings"].insert(f)
+        store.log("inspection", nid, "amend", {"replaces_id": inspection_id, "revision": old.revision + 1},
+                  actor=actor)
+    return nid
+
+
+# -- answers ------------------------------------------------------------------
+def set_answer(store: Store, inspection_id: str, checklist_version_id: str, item_id: str, value: Any,
+               *, note: str | None = None, actor: str | None = None) -> None:
+    """Write one answer; it is on disk when this returns. ``value=None`` clears it."""
+    ts = now_iso()
+    try:
+        with store.tx() as db:
+            if value is None and note is None:
+                db.execute("DELETE FROM answers WHERE inspection_id = ? AND checklist_version_id = ? AND item_id = ?",
+                           (inspection_id, checklist_version_id, item_id))
+            else:
+                db.execute(
+                    "INSERT INTO answers (inspection_id, checklist_version_id, item_id, value, note, updated_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (inspection_id, checklist_version_id, item_id)"
+                    " DO UPDATE SET value = excluded.value, note = excluded.note, updated_at = excluded.updated_at",
+                    (inspection_id, checklist_version_id, item_id,
+                     json.dumps(value, ensure_ascii=False), note, ts))
+            db.execute("UPDATE inspections SET updated_at = ? WHERE id = ?", (ts, inspection_id))
+            store.log("inspection", inspection_id, "answer",
+                      {"checklist_version_id": checklist_version_id, "item_id": item_id, "value": value,
+                       "note": note}, actor=actor)
+    except sqlite3.IntegrityError as e:
+        raise _wrap_locked(e) from e
+
+
+def get_answers(store: Store, inspection_id: str, checklist_version_id: str | None = None) -> dict[str, dict[str, Any]]:
+    """{checklist_version_id: {item_id: value}}."""
+    sql, params = "SELECT checklist_version_id, item_id, value FROM answers WHERE inspection_id = ?", [inspection_id]
+    if checklist_version_id:
+        sql += " AND checklist_version_id = ?"
+        params.append(checklist_version_id)
+    out: dict[str, dict[str, Any]] = {}
+    for r in store.rows(sql, params):
+        out.setdefault(r["checklist_version_id"], {})[r["item_id"]] = json.loads(r["value"]) if r["value"] else None
+    return out
+
+
+def get_notes(store: Store, inspection_id: str) -> dict[tuple[str, str], str]:
+    return {(r["checklist_version_id"], r["item_id"]): r["note"] for r in store.rows(
+        "SELECT checklist_version_id, item_id, note FROM answers WHERE inspection_id = ? AND note IS NOT NULL",
+        (inspection_id,))}
+
+
+# -- findings -----------------------------------------------------------------
+_FINDING_FIELDS = {"description", "codes", "severity", "checklist_version_id", "item_id", "basis",
+                   "people_involved", "amount", "required_action", "deadline", "position"}
+
+
+def add_finding(store: Store, inspection_id: str, *, description: str, actor: str | None = None,
+                **fields: Any) -> str:
+    bad = set(fields) - _FINDING_FIELDS
+    if bad:
+        raise StoreError(f"问题字段无效：{', '.join(sorted(bad))}")
+    fid, ts = new_id(), now_iso()
+    pos = fields.pop("position", None)
+    if pos is None:
+        pos = int(store.scalar("SELECT COALESCE(MAX(position), 0) + 1 FROM findings WHERE inspection_id = ?",
+                               (inspection_id,)))
+    row = {"id": fid, "inspection_id": inspection_id, "description": description, "position": pos,
+           "created_at": ts, "updated_at": ts,
+           **{k: (json.dumps(v, ensure_ascii=False) if k == "codes" else v) for k, v in fields.items()}}
+    try:
+        with store.tx() as db:
+            db["findings"].insert(row)
+            store.log("inspection", inspection_id, "finding_add", {"finding_id": fid, "description": description,
+                                                                   **fields}, actor=actor)
+    except sqlite3.IntegrityError as e:
+        raise _wrap_locked(e) from e
+    return fid
+
+
+def update_finding(store: Store, finding_id: str, *, actor: str | None = None, **fields: Any) -> None:
+    bad = set(fields) - _FINDING_FIELDS
+    if bad:
+        raise StoreError(f"问题字段无效：{', '.join(sorted(bad))}")
+    f = get_finding(store, finding_id)
+    row = {k: (json.dumps(v, ensure_ascii=False) if k == "codes" else v) for k, v in fields.items()}
+    row["updated_at"] = now_iso()
+    try:
+        with store.tx() as db:
+            db["findings"].update(finding_id, row)
+            store.log("inspection", f.inspection_id, "finding_update", {"finding_id": finding_id, **fields},
+                      actor=actor)
+    except sqlite3.IntegrityError as e:
+        raise _wrap_locked(e) from e
+
+
+def delete_finding(store: Store, finding_id: str, *, actor: str | None = None) -> None:
+    f = get_finding(store, finding_id)
+    try:
+        with store.tx() as db:
+            db.execute("DELETE FROM findings WHERE id = ?", (finding_id,))
+            store.log("inspection", f.inspection_id, "finding_delete", {"finding_id": finding_id}, actor=actor)
+    except sqlite3.IntegrityError as e:
+        raise _wrap_locked(e) from e
+
+
+def get_finding(store: Store, finding_id: str) -> Finding:
+    r = store.one("SELECT * FROM findings WHERE id = ?", (finding_id,))
+    if not r:
+        raise NotFound(f"问题 {finding_id} 不存在")
+    return Finding.from_row(r)
+
+
+def list_findings(store: Store, inspection_id: str) -> list[Finding]:
+    return [Finding.from_row(r) for r in store.rows(
+        "SELECT * FROM findings WHERE inspection_id = ? ORDER BY position, created_at", (inspection_id,))]
+
+
+# -- rectifications -------------------------------------------------------------
+def create_rectification(store: Store, inspection_id: str, *, deadline: str, notice_number: str | None = None,
+                         actor: str | None = None) -> str:
+    insp = get_inspection(store, inspection_id)
+    rid, ts = new_id(), now_iso()
+    with store.tx() as db:
+        db["rectifications"].insert({
+            "id": rid, "inspection_id": inspection_id, "institution_id": insp.institution_id,
+            "notice_number": notice_number, "deadline": deadline, "status": "待整改",
+            "created_at": ts, "updated_at": ts})
+        store.log("rectification", rid, "create", {"inspection_id": inspection_id, "deadline": deadline,
+                                                   "notice_number": notice_number}, actor=actor)
+    return rid
+
+
+def set_rectification_status(store: Store, rect_id: str, status: str, *, evidence: list[str] | None = None,
+                             reinspection_inspection_id: str | None = None, actor: str | None = None) -> None:
+    if status not in RECT_STATUSES:
+        raise StoreError(f"整改状态无效：{status}（应为 {' / '.join(RECT_STATUSES)}）")
+    ts = now_iso()
+    with store.tx() as db:
+        row: dict[str, Any] = {"status": status, "updated_at": ts}
+        if evidence is not None:
+            row["evidence"] = json.dumps(evidence, ensure_ascii=False)
+        if reinspection_inspection_id:
+            row["reinspection_inspection_id"] = reinspection_inspection_id
+        if status != "待整改":
+            row["closed_at"] = ts
+        db["rectifications"].update(rect_id, row)
+        store.log("rectification", rect_id, "status", {"status": status, "evidence": evidence,
+                                                       "reinspection_inspection_id": reinspection_inspection_id},
+                  actor=actor)
+
+
+def list_rectifications(store: Store, *, open_only: bool = False, institution_id: str | None = None) -> list[dict[str, Any]]:
+    sql = ("SELECT r.*, i.name AS institution_name FROM rectifications r JOIN institutions i ON i.id = r.institution_id"
+           " WHERE 1=1")
+    params: list[Any] = []
+    if open_only:
+        sql += " AND r.status = '待整改'"
+    if institution_id:
+        sql += " AND r.institution_id = ?"
+        params.append(institution_id)
+    return store.rows(sql + " ORDER BY r.deadline", params)
+
+
+# -- trainee checks -------------------------------------------------------------
+def add_trainee_checks(store: Store, inspection_id: str, rows: Iterable[dict[str, Any]],
+                       *, actor: str | None = None) -> list[str]:
+    """Record the sampled trainees (selected_for 'sample' or 'verify')."""
+    ids, ts = [], now_iso()
+    with store.tx() as db:
+        for r in rows:
+            tid = new_id()
+            db["trainee_checks"].insert({
+                "id": tid, "inspection_id": inspection_id, "roster_row": r.get("row"), "name": r["name"],
+                "id_number": r.get("id_number"), "trade": r.get("trade"), "phone": r.get("phone"),
+                "selected_for": r.get("selected_for", "sample"), "created_at": ts})
+            ids.append(tid)
+        store.log("inspection", inspection_id, "trainees_sampled", {"count": len(ids)}, actor=actor)
+    return ids
+
+
+def record_trainee_check(store: Store, check_id: str, *, method: str, reached: bool,
+                         answers: dict[str, Any], actor: str | None = None) -> None:
+    if method not in ("电话", "实地"):
+        raise StoreError(f"核查方式无效：{method}（应为 电话 或 实地）")
+    r = store.one("SELECT inspection_id FROM trainee_checks WHERE id = ?", (check_id,))
+    if not r:
+        raise NotFound(f"学员核查记录 {check_id} 不存在")
+    with store.tx() as db:
+        db["trainee_checks"].update(check_id, {"method": method, "reached": int(reached),
+                                               "answers": json.dumps(answers, ensure_ascii=False),
+                                               "checked_at": now_iso()})
+        store.log("inspection", r["inspection_id"], "trainee_check",
+                  {"check_id": check_id, "method": method, "reached": reached, "answers": answers}, actor=actor)
+
+
+def list_trainee_checks(store: Store, inspection_id: str) -> list[dict[str, Any]]:
+    rows = store.rows("SELECT * FROM trainee_checks WHERE inspection_id = ? ORDER BY selected_for DESC, roster_row",
+                      (inspection_id,))
+    for r in rows:
+        r["answers"] = json.loads(r["answers"] or "{}")
+    return rows

@@ -1,0 +1,70 @@
+"""Store benches: opening a store with 100,000 answers; one autosaved answer write."""
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from inspector.store import Store
+from inspector.store import visits
+from inspector.util import new_id, now_iso
+from tests.store_fixtures import seed_minimal
+
+
+def _best(fn, n: int = 7) -> float:
+    times = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def run() -> list[dict]:
+    tmp = Path(tempfile.mkdtemp(prefix="bench-store-"))
+    big, empty = tmp / "big.db", tmp / "empty.db"
+    s = Store(big)
+    inst, cv = seed_minimal(s)
+    ts = now_iso()
+    # 1,000 inspections × 100 answers, written in bulk (the bench measures opening, not filling)
+    with s.tx() as db:
+        for i in range(1000):
+            iid = new_id()
+            db["inspections"].insert({"id": iid, "institution_id": inst, "started_at": ts, "created_at": ts,
+                                      "updated_at": ts})
+            db["answers"].insert_all(({"inspection_id": iid, "checklist_version_id": cv, "item_id": f"I{j}",
+                                       "value": str(j), "updated_at": ts} for j in range(100)))
+    s.close()
+    Store(empty).close()
+    n = Store(big).scalar("SELECT COUNT(*) FROM answers")
+
+    def open_close(p: Path) -> None:
+        st = Store(p)
+        st.scalar("SELECT COUNT(*) FROM inspections")  # first real read, as the GUI's start does
+        st.close()
+
+    t_big, t_empty = _best(lambda: open_close(big)), _best(lambda: open_close(empty))
+    rows = [{"name": f"open a store holding {n:,} answers", "seconds": t_big, "baseline": "open an empty store",
+             "baseline_seconds": t_empty, "ratio": t_big / t_empty, "target": "< 0.100 s"}]
+
+    # one answer write, durable on return (WAL + synchronous=FULL) vs the same write with synchronous=OFF
+    def write_lat(sync: str) -> list[float]:
+        st = Store(tmp / f"w-{sync}.db", synchronous=sync)
+        i2, c2 = seed_minimal(st)
+        iid = visits.start_inspection(st, i2)
+        lat = []
+        for k in range(200):
+            t0 = time.perf_counter()
+            visits.set_answer(st, iid, c2, f"I{k % 20}", k)
+            lat.append(time.perf_counter() - t0)
+        st.close()
+        return lat
+
+    full, off = write_lat("FULL"), write_lat("OFF")
+    p99 = lambda xs: sorted(xs)[int(len(xs) * 0.99) - 1]
+    rows.append({"name": "set_answer (autosave, fsync), median", "seconds": statistics.median(full),
+                 "baseline": "same write, synchronous=OFF", "baseline_seconds": statistics.median(off),
+                 "ratio": statistics.median(full) / statistics.median(off), "target": "< 0.016 s",
+                 "note": f"p99 {p99(full) * 1000:.1f} ms, max {max(full) * 1000:.1f} ms"})
+    return rows
