@@ -1,0 +1,50 @@
+"""``inspector status`` and ``inspector audit verify``: what the local store holds and whether it is sound."""
+from __future__ import annotations
+
+import argparse
+
+from inspector.cli import emit
+from inspector.store import Store
+
+_COUNTED = ("institutions", "inspectors", "tasks", "inspections", "answers", "findings", "rectifications")
+
+
+def _status(args: argparse.Namespace) -> int:
+    s = Store.open(args.home)
+    data = {
+        "home": str(s.home),
+        "database": str(s.path),
+        "schema": s.schema_version(),
+        "counts": {t: s.scalar(f"SELECT COUNT(*) FROM {t}") for t in _COUNTED},
+        "outbox_unsent": s.scalar("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL"),
+        "audit_head": dict(zip(("seq", "hash"), s.audit_head())),
+        "integrity": s.integrity_check(),
+    }
+    emit(args, data, lambda d: "\n".join([
+        f"数据目录：{d['home']}",
+        *(f"  {k}: {v}" for k, v in d["counts"].items()),
+        f"待同步操作：{d['outbox_unsent']}",
+        f"审计链：第 {d['audit_head']['seq']} 条 {d['audit_head']['hash'][:16]}…",
+        f"数据库完整性：{d['integrity']}",
+    ]))
+    return 0 if data["integrity"] == "ok" else 1
+
+
+def _audit_verify(args: argparse.Namespace) -> int:
+    s = Store.open(args.home)
+    problems = s.verify_audit_chain()
+    seq, h = s.audit_head()
+    emit(args, {"ok": not problems, "entries": seq, "head": h, "problems": problems},
+         lambda d: "审计链完整（%d 条）" % d["entries"] if d["ok"] else "\n".join(d["problems"]))
+    return 0 if not problems else 1
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("status", help="本机数据概况")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_status)
+    a = sub.add_parser("audit", help="审计日志")
+    asub = a.add_subparsers(dest="audit_cmd", required=True)
+    v = asub.add_parser("verify", help="重算哈希链，检查是否被改写")
+    v.add_argument("--json", action="store_true")
+    v.set_defaults(func=_audit_verify)
