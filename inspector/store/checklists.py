@@ -1,0 +1,54 @@
+"""Checklist versions in the local store: the exact TOML an inspection used, forever.
+
+A version id is ``<checklist id>@<version>``. Storing is idempotent for the same
+text; the same id with different text is refused, because a published version
+never changes (bump ``version`` instead). The table's trigger forbids updates.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from inspector.errors import NotFound, ValidationError
+from inspector.forms import Checklist, parse_checklist
+from inspector.util import now_iso
+
+if TYPE_CHECKING:
+    from inspector.store import Store
+
+
+def ensure_version(store: "Store", checklist: Checklist, *, actor: str | None = None) -> str:
+    """Store ``checklist``'s source under its version id unless already there; returns the id."""
+    vid = checklist.version_id
+    with store.tx() as db:
+        row = store.one("SELECT sha256 FROM checklist_versions WHERE id = ?", (vid,))
+        if row:
+            if row["sha256"] != checklist.sha256:
+                raise ValidationError(
+                    f"{checklist.path}: 清单 {vid} 已发布且内容不同（已存 sha256 {row['sha256'][:12]}…，"
+                    f"文件 sha256 {checklist.sha256[:12]}…）；已发布的版本不能修改，请提高 version")
+            return vid
+        db.execute(
+            "INSERT INTO checklist_versions (id, checklist_id, version, title, source, sha256, stored_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (vid, checklist.id, checklist.version, checklist.title, checklist.source, checklist.sha256, now_iso()))
+        store.log("checklist_version", vid, "store",
+                  {"checklist_id": checklist.id, "version": checklist.version, "sha256": checklist.sha256},
+                  actor=actor, push=False)
+    return vid
+
+
+def load_version(store: "Store", version_id: str) -> Checklist:
+    """The checklist exactly as stored (parsed from the stored text)."""
+    row = store.one("SELECT source, sha256 FROM checklist_versions WHERE id = ?", (version_id,))
+    if row is None:
+        raise NotFound(f"没有清单版本 {version_id}")
+    cl = parse_checklist(row["source"], f"checklist_versions:{version_id}")
+    if cl.sha256 != row["sha256"] or cl.version_id != version_id:
+        raise ValidationError(f"checklist_versions:{version_id}: 存储内容与其 sha256 或版本号不符")
+    return cl
+
+
+def list_versions(store: "Store") -> list[dict]:
+    """id, checklist_id, version, title, sha256, stored_at of every stored version."""
+    return store.rows("SELECT id, checklist_id, version, title, sha256, stored_at FROM checklist_versions"
+                      " ORDER BY checklist_id, stored_at")
