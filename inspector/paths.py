@@ -25,6 +25,11 @@ def forms_dir() -> Path:
     return Path(os.environ.get("INSPECTOR_FORMS", base / "forms"))
 
 
+def cjk_font() -> Path:
+    """The shipped TrueType font covering CJK and Latin (PDFs and the Qt UI both use it)."""
+    return resources_dir() / "fonts" / "wqy-microhei.ttc"
+
+
 def resources_dir() -> Path:
     import sys
 

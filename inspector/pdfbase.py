@@ -1,6 +1,8 @@
 """Shared PDF basics: the embedded CJK font and paragraph styles.
 
-Every style names the CJK font explicitly, so no un-embedded Helvetica sneaks in.
+Every style names the CJK font explicitly, so no un-embedded Helvetica sneaks in;
+pass ``initialFontName=FONT`` to SimpleDocTemplate/Canvas too, or reportlab's canvas
+declares an (unused, un-embedded) Helvetica on each page.
 """
 from __future__ import annotations
 
@@ -13,14 +15,13 @@ from reportlab.pdfbase.ttfonts import TTFont
 
 from inspector import paths
 
-FONT = "DroidSansFallback"
+FONT = "WenQuanYiMicroHei"
 
 
 @lru_cache(maxsize=1)
 def register_fonts() -> str:
     """Register the shipped TrueType CJK font once; returns its reportlab name."""
-    path = paths.resources_dir() / "fonts" / "DroidSansFallbackFull.ttf"
-    pdfmetrics.registerFont(TTFont(FONT, str(path)))
+    pdfmetrics.registerFont(TTFont(FONT, str(paths.cjk_font()), subfontIndex=0))
     # bold/italic map to the same face: the font has one weight, and an unmapped
     # <b> would otherwise fall back to a base-14 font that is not embedded.
     from reportlab.lib.fonts import addMapping
