@@ -192,9 +192,14 @@ def amend_inspection(store: Store, inspection_id: str, *, actor: str | None = No
         db.execute("INSERT INTO answers (inspection_id, checklist_version_id, item_id, value, note, updated_at)"
                    " SELECT ?, checklist_version_id, item_id, value, note, ? FROM answers WHERE inspection_id = ?",
                    (nid, ts, inspection_id))
+        fmap: dict[str, str] = {}
         for f in store.rows("SELECT * FROM findings WHERE inspection_id = ? ORDER BY position", (inspection_id,)):
-            f.update(id=new_id(), inspection_id=nid, created_at=ts, updated_at=ts)
+            fmap[f["id"]] = new_id()
+            f.update(id=fmap[f["id"]], inspection_id=nid, created_at=ts, updated_at=ts)
             db["findings"].insert(f)
+        from inspector.store import photos  # photos build on visits; import late to keep the layering one-way
+
+        photos.copy_photos(store, inspection_id, nid, fmap, actor=actor)
         store.log("inspection", nid, "amend", {"replaces_id": inspection_id, "revision": old.revision + 1},
                   actor=actor)
     return nid
