@@ -1,7 +1,7 @@
 """Photo evidence: import JPEG/PNG (HEIC when pillow-heif is installed) into the blob store.
 
 The original bytes are the evidence: stored untouched and named by the sha256 of the
-file as received. From one decode we derive an upright display copy (long side ≤ 2560
+file as received. From one decode we derive an upright display copy (long side ≤ DISPLAY_MAX = 2000
 px) and a thumbnail, both JPEG blobs too. Captions are metadata (see store.photos);
 nothing is ever drawn into pixels.
 
@@ -32,7 +32,10 @@ from PIL import Image, UnidentifiedImageError
 from inspector import blobs
 from inspector.errors import EvidenceError
 
-DISPLAY_MAX = 2560           # long side of the display copy
+# Long side of the display copy. The issue caps it at 2560; 2000 still prints A4 at ~280 dpi and fills
+# any laptop screen, and lets a 12-MP JPEG (4000/4032 px wide) decode at 1/2 DCT scale: 2.7x less CPU
+# per photo (measured: 81 vs 216 ms), which is what brings 50 photos under 8 s on 2 cores.
+DISPLAY_MAX = 2000
 THUMB_MAX = 320              # long side of the thumbnail
 DISPLAY_QUALITY = 85
 THUMB_QUALITY = 80
@@ -289,7 +292,7 @@ def _derive(path: Path, img: Image.Image, orientation: int) -> tuple[bytes, byte
         if was_cmyk:
             icc = None  # a CMYK profile does not describe RGB pixels
         if img.size != target:
-            # BOX = area averaging, the classic filter for shrinking: at 12 MP → 2560 it is
+            # BOX = area averaging, the classic filter for shrinking: at 12 MP → 2000 it is
             # ~2× faster than bicubic and looks the same at 1:1 (measured); huge PNGs reduce() first.
             img = img.resize(target, Image.Resampling.BOX, reducing_gap=3.0)
         if orientation in _UPRIGHT:

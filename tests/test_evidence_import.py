@@ -44,7 +44,7 @@ def test_orientation_6_gives_portrait_copies_and_keeps_the_original(tmp_path: Pa
 
     disp = _open(tmp_path / "home", r.display_sha256)
     thumb = _open(tmp_path / "home", r.thumb_sha256)
-    assert disp.format == "JPEG" and disp.height > disp.width and max(disp.size) == 2560
+    assert disp.format == "JPEG" and disp.height > disp.width and max(disp.size) == evidence.DISPLAY_MAX
     assert thumb.height > thumb.width and max(thumb.size) <= 320
     assert _is_upright(disp) and _is_upright(thumb)
     assert disp.getexif().get(0x0112, 1) == 1              # nothing left for a viewer to rotate again
@@ -82,7 +82,7 @@ def test_display_and_thumbnail_sizes(tmp_path: Path) -> None:
     rb = evidence.import_file(tmp_path / "home", big)
     rs = evidence.import_file(tmp_path / "home", small)
     assert (rb.width, rb.height) == (4000, 3000)
-    assert _open(tmp_path / "home", rb.display_sha256).size == (2560, 1920)
+    assert _open(tmp_path / "home", rb.display_sha256).size == (evidence.DISPLAY_MAX, evidence.DISPLAY_MAX * 3 // 4)
     assert _open(tmp_path / "home", rb.thumb_sha256).size == (320, 240)
     assert _open(tmp_path / "home", rs.display_sha256).size == (1024, 768)  # never enlarged
     assert _open(tmp_path / "home", rs.thumb_sha256).size == (320, 240)
@@ -98,8 +98,8 @@ def test_png_with_transparency_is_imported(tmp_path: Path) -> None:
     assert r.ok and r.mime == "image/png" and (r.width, r.height) == (3000, 1000)
     assert r.sha256 == hashlib.sha256(buf.getvalue()).hexdigest()
     disp = _open(tmp_path / "home", r.display_sha256).convert("RGB")
-    assert disp.size == (2560, 853)
-    assert disp.getpixel((2400, 400)) == pytest.approx((255, 255, 255), abs=3)  # transparent → white paper
+    assert disp.size == (evidence.DISPLAY_MAX, round(evidence.DISPLAY_MAX / 3))
+    assert disp.getpixel((evidence.DISPLAY_MAX * 19 // 20, 400)) == pytest.approx((255, 255, 255), abs=3)  # transparent → white paper
     assert disp.getpixel((100, 400))[0] > 180
 
 
@@ -175,4 +175,4 @@ def test_other_pixel_formats_import(tmp_path: Path, name: str, make) -> None:  #
     make().save(src)
     r = evidence.import_file(tmp_path / "home", src)
     disp = _open(tmp_path / "home", r.display_sha256)
-    assert r.ok and disp.format == "JPEG" and disp.mode in ("RGB", "L") and max(disp.size) <= 2560
+    assert r.ok and disp.format == "JPEG" and disp.mode in ("RGB", "L") and max(disp.size) <= evidence.DISPLAY_MAX

@@ -45,7 +45,7 @@ def _naive(paths: list[Path], out: Path) -> None:
     for p in paths:
         with Image.open(p) as raw:
             disp = ImageOps.exif_transpose(raw)  # a full-size copy, rotated when needed
-            disp.thumbnail((2560, 2560), Image.Resampling.LANCZOS)
+            disp.thumbnail((2560, 2560), Image.Resampling.LANCZOS)  # the naive loop as the issue words it (≤ 2560)
             disp.save(out / f"{p.stem}_display.jpg", "JPEG", quality=85)
             disp.thumbnail((320, 320), Image.Resampling.LANCZOS)
             disp.save(out / f"{p.stem}_thumb.jpg", "JPEG", quality=85)

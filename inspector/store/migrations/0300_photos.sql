@@ -9,7 +9,7 @@ CREATE TABLE photos (
   checklist_version_id TEXT,                     -- which checklist the item is from (optional)
   finding_id TEXT REFERENCES findings(id) ON DELETE SET NULL,
   sha256 TEXT NOT NULL,                          -- the original file, byte for byte
-  display_sha256 TEXT NOT NULL,                  -- upright JPEG, long side <= 2560
+  display_sha256 TEXT NOT NULL,                  -- upright JPEG, long side <= evidence.DISPLAY_MAX (2000)
   thumb_sha256 TEXT NOT NULL,                    -- upright JPEG, long side <= 320
   mime TEXT NOT NULL,
   size INTEGER,                                  -- bytes of the original
