@@ -122,7 +122,7 @@ def get_inspection(store: Store, inspection_id: str) -> Inspection:
 
 
 def list_inspections(store: Store, *, status: str | None = None, institution_id: str | None = None,
-                     limit: int | None = None) -> list[Inspection]:
+                     limit: int | None = None, offset: int = 0) -> list[Inspection]:
     sql, params = "SELECT * FROM inspections WHERE 1=1", []
     if status:
         sql += " AND status = ?"
@@ -132,7 +132,7 @@ def list_inspections(store: Store, *, status: str | None = None, institution_id:
         params.append(institution_id)
     sql += " ORDER BY updated_at DESC, id DESC"
     if limit:
-        sql += f" LIMIT {int(limit)}"
+        sql += f" LIMIT {int(limit)} OFFSET {int(offset)}"
     return [Inspection.from_row(r) for r in store.rows(sql, params)]
 
 

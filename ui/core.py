@@ -1,0 +1,245 @@
+"""The UI's view of the core: small wrappers that shape core results for screens.
+
+Only calls into ``inspector`` (never SQL). Parts of the core that are not installed yet
+(another helper still building them) raise ``Unavailable`` with a plain Chinese message,
+so a screen shows a clear 未就绪 state instead of crashing.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import importlib
+from functools import lru_cache
+from typing import Any
+
+from inspector.errors import InspectorError
+from inspector.store import Store
+from inspector.store import visits
+
+
+class Unavailable(InspectorError):
+    """A core feature this build does not have (yet)."""
+
+
+def _mod(name: str, what: str) -> Any:
+    try:
+        return importlib.import_module(name)
+    except ImportError as e:
+        raise Unavailable(f"{what}功能未安装（{name}）") from e
+
+
+def has(name: str) -> bool:
+    try:
+        importlib.import_module(name)
+        return True
+    except ImportError:
+        return False
+
+
+def directory() -> Any:
+    return _mod("inspector.store.directory", "名录库")
+
+
+# -- institutions and inspectors ----------------------------------------------------
+def institutions_page(store: Store, text: str, offset: int, limit: int) -> list[dict[str, Any]]:
+    d = directory()
+    text = text.strip()
+    if text:
+        rows = d.search(store, text, limit=offset + limit)
+    else:
+        rows = d.list_institutions(store)
+    return rows[offset:offset + limit]
+
+
+def institution(store: Store, institution_id: str) -> dict[str, Any]:
+    return directory().get_institution(store, institution_id)
+
+
+_name_cache: dict[tuple[int, str], str] = {}
+
+
+def institution_name(store: Store, institution_id: str) -> str:
+    key = (id(store), institution_id)
+    if key not in _name_cache:
+        try:
+            _name_cache[key] = institution(store, institution_id)["name"]
+        except Exception:  # noqa: BLE001
+            _name_cache[key] = f"（未知机构 {institution_id[:8]}）"
+    return _name_cache[key]
+
+
+def inspectors(store: Store) -> list[dict[str, Any]]:
+    return directory().list_inspectors(store)
+
+
+def inspector_names(store: Store, ids: list[str], people: dict[str, str] | None = None) -> str:
+    if people is None:
+        people = {p["id"]: p["name"] for p in inspectors(store)}
+    return "、".join(people.get(i, "?") for i in ids)
+
+
+def institution_history(store: Store, institution_id: str) -> list[dict[str, Any]]:
+    out = []
+    for insp in visits.list_inspections(store, institution_id=institution_id):
+        n = len(visits.list_findings(store, insp.id))
+        out.append({"id": insp.id, "started_at": insp.started_at, "status": insp.status,
+                    "status_text": "已完成" if insp.locked else "草稿", "findings": n,
+                    "result": insp.result_category or "", "revision": insp.revision})
+    return out
+
+
+def institution_grade(store: Store, institution_id: str) -> tuple[str, list[str]]:
+    """The proposed credit grade from this laptop's findings (HQ confirms)."""
+    grading = _mod("inspector.grading", "信用评级")
+    rects = visits.list_rectifications(store, institution_id=institution_id)
+    status_map = {"待整改": "pending", "已按期整改": "on_time", "逾期整改": "late", "拒不整改或敷衍整改": "refused"}
+    by_insp = {r["inspection_id"]: status_map.get(r["status"], "pending") for r in rects}
+    findings = []
+    for insp in visits.list_inspections(store, institution_id=institution_id):
+        for f in visits.list_findings(store, insp.id):
+            for c in f.codes or []:
+                findings.append({"code": c, "rectification": by_insp.get(insp.id, "pending")})
+    g = grading.grade(findings)
+    return g.grade, list(getattr(g, "reasons", []))
+
+
+# -- tasks ------------------------------------------------------------------------
+def tasks(store: Store) -> list[dict[str, Any]]:
+    d = directory()
+    if hasattr(d, "list_tasks"):
+        rows = d.list_tasks(store)
+    else:
+        rows = []
+        for dr in d.list_draws(store):
+            rows.extend(d.draw_tasks(store, dr["id"]))
+    cl = offline_checklist_ids(store)
+    people = {p["id"]: p["name"] for p in inspectors(store)} if rows else {}
+    for r in rows:
+        r.setdefault("institution_name", institution_name(store, r["institution_id"]))
+        ids = r.get("inspector_ids") or []
+        r["inspectors_text"] = inspector_names(store, ids, people) if ids else ""
+        r["offline_ready"] = bool(cl) and all(c in cl for c in (r.get("checklist_ids") or []))
+        r["offline_text"] = "离线可用" if r["offline_ready"] else "缺检查表"
+        r["due_text"] = f"{r.get('due_from') or ''} ~ {r.get('due_to') or ''}"
+        r["status_text"] = {"open": "待检查", "in_progress": "检查中", "done": "已完成",
+                            "cancelled": "已取消"}.get(r.get("status"), r.get("status"))
+    order = {"in_progress": 0, "open": 1, "done": 2, "cancelled": 3}
+    rows.sort(key=lambda r: (order.get(r.get("status"), 9), r.get("due_to") or ""))
+    return rows
+
+
+# -- inspections ---------------------------------------------------------------------
+def inspections_page(store: Store, offset: int, limit: int) -> list[dict[str, Any]]:
+    rows = visits.list_inspections(store, limit=limit, offset=offset)
+    return [{"id": i.id, "institution": institution_name(store, i.institution_id), "started_at": i.started_at,
+             "status": i.status, "status_text": "已完成" if i.locked else "草稿", "revision": i.revision,
+             "result": i.result_category or "", "place": i.place or ""} for i in rows]
+
+
+def rectifications(store: Store) -> list[dict[str, Any]]:
+    rows = visits.list_rectifications(store)
+    today = _dt.date.today()
+    for r in rows:
+        try:
+            left = (_dt.date.fromisoformat(r["deadline"][:10]) - today).days
+        except (ValueError, TypeError):
+            left = None
+        r["days_left"] = left
+        if r["status"] != "待整改":
+            r["days_text"] = "已关闭"
+        elif left is None:
+            r["days_text"] = ""
+        elif left < 0:
+            r["days_text"] = f"逾期 {-left} 天"
+        else:
+            r["days_text"] = f"剩 {left} 天"
+        r["reinspection_text"] = "已复查" if r.get("reinspection_inspection_id") else (
+            "待复查" if r["status"] == "待整改" else "")
+    return rows
+
+
+# -- checklists and rules -------------------------------------------------------------
+@lru_cache(maxsize=1)
+def _shipped() -> tuple[Any, ...]:
+    forms = _mod("inspector.forms", "检查表")
+    return tuple(forms.load_all())
+
+
+def shipped_checklists() -> list[Any]:
+    try:
+        return list(_shipped())
+    except Exception:  # noqa: BLE001 - a broken forms dir shows as 'no checklists'
+        return []
+
+
+def offline_checklist_ids(store: Store) -> set[str]:
+    """Checklists usable without network: shipped files and versions already in the store.
+    Cheap (no parsing), so the 任务 screen can show 离线可用 at start-up."""
+    from inspector import paths
+
+    out = {p.stem for p in paths.forms_dir().glob("*.toml") if p.name != "catalogue.toml"}
+    import sys
+
+    if "inspector.store.checklists" in sys.modules:  # already loaded: stored versions count too
+        out |= {r["checklist_id"] for r in sys.modules["inspector.store.checklists"].list_versions(store)}
+    return out
+
+
+def shipped_checklist_ids() -> list[str]:
+    return [c.id for c in shipped_checklists()]
+
+
+def ensure_version(store: Store, checklist: Any) -> str:
+    return _mod("inspector.store.checklists", "检查表").ensure_version(store, checklist)
+
+
+_cl_cache: dict[str, Any] = {}
+
+
+def load_version(store: Store, version_id: str) -> Any:
+    if version_id not in _cl_cache:
+        _cl_cache[version_id] = _mod("inspector.store.checklists", "检查表").load_version(store, version_id)
+    return _cl_cache[version_id]
+
+
+def evaluate_item(item: Any, value: Any) -> Any:
+    return _mod("inspector.rules", "规则").evaluate_item(item, value)
+
+
+def evaluate(checklist: Any, answers: dict[str, Any], photo_counts: dict[str, int] | None = None) -> Any:
+    return _mod("inspector.rules", "规则").evaluate(checklist, answers, photo_counts=photo_counts)
+
+
+def catalogue_text(code: str) -> str:
+    try:
+        return _mod("inspector.catalogue", "失信目录").entry(code).text
+    except Exception:  # noqa: BLE001
+        return ""
+
+
+# -- photos -----------------------------------------------------------------------
+def photos_mod() -> Any:
+    return _mod("inspector.store.photos", "照片")
+
+
+def evidence_mod() -> Any:
+    return _mod("inspector.evidence", "照片导入")
+
+
+# -- sampling ------------------------------------------------------------------------
+def sampling() -> Any:
+    return _mod("inspector.sampling", "抽样")
+
+
+def _bundle_hints() -> None:  # pragma: no cover - never called
+    """Lets PyInstaller's import scan see the modules this file loads by name."""
+    import inspector.catalogue  # noqa: F401
+    import inspector.evidence  # noqa: F401
+    import inspector.forms  # noqa: F401
+    import inspector.grading  # noqa: F401
+    import inspector.rules  # noqa: F401
+    import inspector.sampling  # noqa: F401
+    import inspector.store.checklists  # noqa: F401
+    import inspector.store.directory  # noqa: F401
+    import inspector.store.documents  # noqa: F401
+    import inspector.store.photos  # noqa: F401
+    import inspector.sync.client  # noqa: F401

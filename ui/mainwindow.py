@@ -1,0 +1,193 @@
+"""The main window: screens on the left rail, a visit opens in place; reopens the open visit."""
+from __future__ import annotations
+
+from typing import Any
+
+import inspector
+from inspector.errors import InspectorError
+from inspector.store import Store, visits
+from ui.qt import (
+    QAction, QHBoxLayout, QKeySequence, QLabel, QListWidget, QListWidgetItem, QMainWindow, QMessageBox, QSize,
+    QStackedWidget, Qt, QTimer, QWidget, Signal, icon,
+)
+from ui.screens import InspectionsScreen, InstitutionsScreen, RectificationsScreen, TasksScreen
+from ui.sync_settings import SettingsScreen, SyncScreen
+
+OPEN_KEY = "ui.open_inspection"
+SHORTCUTS = """<table>
+<tr><td>Tab / Shift+Tab</td><td>下一项 / 上一项</td></tr>
+<tr><td>1 / 2 / 3（焦点在判定按钮上）</td><td>符合 / 不符合 / 不适用</td></tr>
+<tr><td>Alt+1 / Alt+2 / Alt+3</td><td>当前检查项：符合 / 不符合 / 不适用</td></tr>
+<tr><td>Ctrl+Z / Ctrl+Y</td><td>撤销 / 重做</td></tr>
+<tr><td>Ctrl+1 … Ctrl+6</td><td>任务 / 机构 / 检查 / 整改 / 同步 / 设置</td></tr>
+</table>"""
+
+
+class MainWindow(QMainWindow):
+    visit_opened = Signal(object)   # the VisitWidget
+
+    SCREENS = (("tasks", "任务"), ("institutions", "机构"), ("inspections", "检查"),
+               ("rectifications", "整改"), ("sync", "同步"), ("settings", "设置"))
+
+    def __init__(self, store: Store, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.store = store
+        self.setWindowTitle("现场检查 — 职业技能培训和评价机构双随机检查")
+        self.resize(1366, 768)
+        central = QWidget(self)
+        lay = QHBoxLayout(central)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        self.nav = QListWidget(central)
+        self.nav.setObjectName("nav")
+        self.nav.setFixedWidth(104)
+        self.nav.setIconSize(QSize(22, 22))
+        self.stack = QStackedWidget(central)
+        lay.addWidget(self.nav)
+        lay.addWidget(self.stack, 1)
+        self.setCentralWidget(central)
+        self.screens: dict[str, Any] = {}
+        self.visit: Any = None
+        self._status = QLabel("", self)
+        self.statusBar().addWidget(self._status, 1)
+        self._offline = QLabel("离线工作　数据自动保存", self)
+        self.statusBar().addPermanentWidget(self._offline)
+        for key, label in self.SCREENS:
+            it = QListWidgetItem(icon(key), label)
+            it.setData(Qt.ItemDataRole.UserRole, key)
+            it.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+            self.nav.addItem(it)
+        self.nav.currentRowChanged.connect(self._nav)
+        self._menus()
+        self.nav.setCurrentRow(0)
+
+    def _menus(self) -> None:
+        m = self.menuBar()
+        fm = m.addMenu("文件")
+        quit_ = QAction("退出", self)
+        quit_.setShortcut(QKeySequence("Ctrl+Q"))
+        quit_.triggered.connect(self.close)
+        fm.addAction(quit_)
+        gm = m.addMenu("转到")
+        for n, (key, label) in enumerate(self.SCREENS, start=1):
+            a = QAction(label, self)
+            a.setShortcut(QKeySequence(f"Ctrl+{n}"))
+            a.triggered.connect(lambda _c=False, k=key: self.show_screen(k))
+            gm.addAction(a)
+        hm = m.addMenu("帮助")
+        keys = QAction("快捷键", self)
+        keys.triggered.connect(lambda: QMessageBox.information(self, "快捷键", SHORTCUTS))
+        hm.addAction(keys)
+        about = QAction("关于", self)
+        about.triggered.connect(self.about)
+        hm.addAction(about)
+
+    def about_text(self) -> str:
+        return (f"<b>现场检查</b> 版本 {inspector.__version__}<br>职业技能培训和评价机构“双随机、一公开”现场检查工具。"
+                f"<br>离线工作，联网时与总部同步。<br>数据目录：{self.store.home}")
+
+    def about(self) -> None:
+        QMessageBox.about(self, "关于", self.about_text())
+
+    # -- screens ----------------------------------------------------------------------
+    def get_screen(self, key: str) -> Any:
+        if key not in self.screens:
+            cls = {"tasks": TasksScreen, "institutions": InstitutionsScreen, "inspections": InspectionsScreen,
+                   "rectifications": RectificationsScreen, "sync": SyncScreen, "settings": SettingsScreen}[key]
+            w = cls(self.store, self)
+            w.open_inspection.connect(self.open_visit)
+            w.message.connect(self.show_message)
+            self.screens[key] = w
+            self.stack.addWidget(w)
+        return self.screens[key]
+
+    def show_screen(self, key: str) -> None:
+        for i in range(self.nav.count()):
+            if self.nav.item(i).data(Qt.ItemDataRole.UserRole) == key:
+                if self.nav.currentRow() != i:
+                    self.nav.setCurrentRow(i)
+                    return
+        w = self.get_screen(key)
+        w.refresh()
+        self.stack.setCurrentWidget(w)
+
+    def _nav(self, row: int) -> None:
+        it = self.nav.item(row)
+        if not it:
+            return
+        key = it.data(Qt.ItemDataRole.UserRole)
+        if self.visit is not None and key == "inspections":
+            self.stack.setCurrentWidget(self.visit)
+            return
+        w = self.get_screen(key)
+        w.refresh()
+        self.stack.setCurrentWidget(w)
+
+    def show_message(self, text: str) -> None:
+        self._status.setText(text)
+
+        def clear() -> None:
+            if self._status.text() == text:
+                self._status.setText("")
+
+        QTimer.singleShot(8000, clear)
+
+    # -- visits ---------------------------------------------------------------------------
+    def open_visit(self, inspection_id: str, *, restore: bool = False) -> Any:
+        from ui.visit import VisitWidget
+
+        self.close_visit(remember=False)
+        try:
+            v = VisitWidget(self.store, inspection_id, actor=self.store.get_meta("ui.me") or None, parent=self)
+        except InspectorError as e:
+            self.show_message(str(e))
+            return None
+        v.message.connect(self.show_message)
+        def back() -> None:
+            self.close_visit()
+            self.show_screen("inspections")
+
+        v.closed.connect(back)
+        v.open_inspection.connect(lambda nid: self.open_visit(nid))
+        self.visit = v
+        self.stack.addWidget(v)
+        self.stack.setCurrentWidget(v)
+        self.nav.blockSignals(True)
+        self.nav.setCurrentRow(2)
+        self.nav.blockSignals(False)
+        if not v.insp.locked:
+            self.store.set_meta(OPEN_KEY, inspection_id)
+        if restore:
+            v.restore_position()
+        else:
+            v.goto("start")
+        self.visit_opened.emit(v)
+        return v
+
+    def close_visit(self, remember: bool = True) -> None:
+        if self.visit is None:
+            return
+        self.visit.save_position()
+        self.stack.removeWidget(self.visit)
+        self.visit.deleteLater()
+        self.visit = None
+        if remember:
+            self.store.set_meta(OPEN_KEY, "")
+
+    def restore_last(self) -> Any:
+        """After a crash or a normal quit mid-visit: reopen that visit where the inspector was."""
+        iid = self.store.get_meta(OPEN_KEY)
+        if not iid:
+            return None
+        try:
+            insp = visits.get_inspection(self.store, iid)
+        except InspectorError:
+            return None
+        if insp.locked:
+            return None
+        return self.open_visit(iid, restore=True)
+
+    def closeEvent(self, e: Any) -> None:
+        if self.visit is not None:
+            self.visit.save_position()
+        super().closeEvent(e)

@@ -1,0 +1,308 @@
+"""Photos per checklist item: add by file dialog, drag and drop or camera; thumbnails, captions,
+enlarge. Import (hashing, EXIF, thumbnails) runs in the background through ``ui.operations``
+with a progress bar; the rows are recorded on the GUI thread as one undoable command.
+"""
+from __future__ import annotations
+
+import functools
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from inspector import blobs
+from inspector.errors import InspectorError
+from ui import commands, core
+from ui.operations import Operation
+from ui.qt import (
+    QDialog, QDialogButtonBox, QEvent, QFileDialog, QHBoxLayout, QIcon, QLabel, QLineEdit, QListView, QListWidget,
+    QListWidgetItem, QPixmap, QProgressBar, QPushButton, QSize, Qt, QToolButton, QVBoxLayout, QWidget, Signal,
+)
+
+PHOTO_FILTER = "照片 (*.jpg *.jpeg *.png *.heic *.heif *.webp *.tif *.tiff)"
+SUFFIXES = {".jpg", ".jpeg", ".png", ".heic", ".heif", ".webp", ".tif", ".tiff"}
+
+
+@functools.lru_cache(maxsize=1)
+def camera_available() -> bool:
+    """A camera is offered only where QtMultimedia finds one (never on offscreen/Xvfb)."""
+    import os
+
+    if os.environ.get("QT_QPA_PLATFORM") in ("offscreen", "minimal"):
+        return False
+    try:
+        from PySide6.QtMultimedia import QMediaDevices
+
+        return bool(QMediaDevices.videoInputs())
+    except Exception:  # noqa: BLE001 - no multimedia backend (offscreen, headless): no camera
+        return False
+
+
+class PhotoStrip(QWidget):
+    """Thumbnails of one item's photos and the buttons to add more."""
+
+    imported = Signal(int)   # number of photos recorded by the last import
+
+    def __init__(self, visit: Any, cv_id: str, item_id: str, row: QWidget):
+        super().__init__(row)
+        self.visit, self.cv_id, self.item_id, self.row = visit, cv_id, item_id, row
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(4)
+        self.list = QListWidget(self)
+        self.list.setViewMode(QListView.ViewMode.IconMode)
+        self.list.setFlow(QListView.Flow.LeftToRight)
+        self.list.setWrapping(False)
+        self.list.setIconSize(QSize(56, 42))
+        self.list.setFixedHeight(58)
+        self.list.setMaximumWidth(260)
+        self.list.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.list.itemDoubleClicked.connect(self._enlarge)
+        lay.addWidget(self.list)
+        self.bar = QProgressBar(self)
+        self.bar.setFixedWidth(110)
+        self.bar.hide()
+        lay.addWidget(self.bar)
+        self.add_btn = QToolButton(self)
+        self.add_btn.setText("＋照片")
+        self.add_btn.setToolTip("添加照片（也可把照片文件拖到本项上）")
+        self.add_btn.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.add_btn.clicked.connect(self.choose_files)
+        lay.addWidget(self.add_btn)
+        self.cam_btn: QToolButton | None = None
+        if camera_available():
+            self.cam_btn = QToolButton(self)
+            self.cam_btn.setText("拍照")
+            self.cam_btn.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            self.cam_btn.clicked.connect(self.take_photo)
+            lay.addWidget(self.cam_btn)
+        row.setAcceptDrops(True)
+        row.installEventFilter(self)
+        self.op: Operation | None = None
+        self.reload()
+
+    # -- data ------------------------------------------------------------------------
+    def photos(self) -> list[dict[str, Any]]:
+        return core.photos_mod().list_photos(self.visit.store, self.visit.inspection_id, self.item_id)
+
+    def reload(self) -> None:
+        self.list.clear()
+        bs = blobs.store(self.visit.store.home)
+        rows = self.photos()
+        for p in rows:
+            it = QListWidgetItem()
+            sha = p.get("thumb_sha256") or p.get("display_sha256")
+            pix = QPixmap(str(bs.path(sha))) if sha else QPixmap()
+            it.setIcon(QIcon(pix))
+            it.setToolTip(f"{p.get('caption') or p.get('original_name') or ''}\n{p.get('taken_at') or ''}"
+                          f"\n{p.get('place') or ''}\n双击放大")
+            it.setData(Qt.ItemDataRole.UserRole, p["id"])
+            self.list.addItem(it)
+        self.list.setVisible(bool(rows))
+        self.add_btn.setText(f"＋照片（{len(rows)}）" if rows else "＋照片")
+
+    def set_locked(self, locked: bool) -> None:
+        self.add_btn.setEnabled(not locked)
+        if self.cam_btn:
+            self.cam_btn.setEnabled(not locked)
+
+    # -- adding ------------------------------------------------------------------------
+    def choose_files(self) -> None:
+        paths, _ = QFileDialog.getOpenFileNames(self, "添加照片", "", PHOTO_FILTER)
+        if paths:
+            self.import_files(paths)
+
+    def eventFilter(self, obj: Any, e: Any) -> bool:
+        t = e.type()
+        if t in (QEvent.Type.DragEnter, QEvent.Type.DragMove):
+            if e.mimeData().hasUrls():
+                e.acceptProposedAction()
+                return True
+        elif t == QEvent.Type.Drop and e.mimeData().hasUrls():
+            paths = [u.toLocalFile() for u in e.mimeData().urls()
+                     if u.isLocalFile() and Path(u.toLocalFile()).suffix.lower() in SUFFIXES]
+            if paths:
+                self.import_files(paths)
+            e.acceptProposedAction()
+            return True
+        return False
+
+    def import_files(self, paths: list[str]) -> Operation | None:
+        """Hash, read EXIF and make thumbnails off the GUI thread; record rows when done."""
+        v = self.visit
+        if v.insp.locked:
+            v.refuse("检查已完成并锁定，不能添加照片。")
+            return None
+        ev = core.evidence_mod()
+        home = v.store.home
+        self.bar.setRange(0, len(paths))
+        self.bar.setValue(0)
+        self.bar.setFormat("%v/%m")
+        self.bar.show()
+        self.add_btn.setEnabled(False)
+        self.op = Operation(lambda progress: ev.import_photos(home, paths, workers=1, progress=progress), self)
+        self.op.progressed.connect(self._progress)
+        self.op.succeeded.connect(self._imported)
+        self.op.failed.connect(self._failed)
+        self.op.start()
+        return self.op
+
+    def _progress(self, done: int, total: int, nbytes: int) -> None:
+        self.bar.setMaximum(max(total, 1))
+        self.bar.setValue(done)
+        self.bar.setFormat(f"%v/%m　{nbytes / 1e6:.1f} MB")
+
+    def _failed(self, e: Any) -> None:
+        self.bar.hide()
+        self.add_btn.setEnabled(True)
+        self.visit.refuse(f"照片导入失败：{e}")
+        self.op = None
+
+    def _imported(self, results: list[Any]) -> None:
+        self.bar.hide()
+        self.add_btn.setEnabled(not self.visit.insp.locked)
+        self.op = None
+        ok = [r for r in results if r.ok]
+        bad = [r for r in results if not r.ok and r.status != "cancelled"]
+        if bad:
+            self.visit.refuse("；".join(f"{Path(r.path).name}：{r.error}" for r in bad))
+        if not ok:
+            self.imported.emit(0)
+            return
+        v, pm = self.visit, core.photos_mod()
+        added: list[str] = []
+
+        def do() -> None:
+            added.clear()
+            for r in ok:
+                row = pm.add_photo(v.store, v.inspection_id, r, self.item_id, actor=v.actor)
+                if row.get("created", True):
+                    added.append(row["id"])
+            self.reload()
+
+        def undo() -> None:
+            for pid in added:
+                pm.remove_photo(v.store, pid, actor=v.actor)
+            self.reload()
+
+        v.push(commands.PhotoCommand(f"添加 {len(ok)} 张照片", do, undo))
+        self.imported.emit(len(added))
+
+    def take_photo(self) -> None:
+        dlg = CameraDialog(self)
+        if dlg.exec() and dlg.path:
+            self.import_files([dlg.path])
+
+    # -- one photo ------------------------------------------------------------------------
+    def _enlarge(self, it: QListWidgetItem) -> None:
+        pid = it.data(Qt.ItemDataRole.UserRole)
+        p = next((x for x in self.photos() if x["id"] == pid), None)
+        if p:
+            PhotoDialog(self, p).exec()
+
+    def set_caption(self, photo: dict[str, Any], caption: str) -> None:
+        v, pm = self.visit, core.photos_mod()
+        old = photo.get("caption")
+
+        def do() -> None:
+            pm.set_caption(v.store, photo["id"], caption, actor=v.actor)
+            self.reload()
+
+        def undo() -> None:
+            pm.set_caption(v.store, photo["id"], old, actor=v.actor)
+            self.reload()
+
+        v.push(commands.PhotoCommand("修改照片说明", do, undo))
+
+    def remove(self, photo: dict[str, Any]) -> None:
+        v, pm = self.visit, core.photos_mod()
+        state = {"id": photo["id"]}
+
+        def do() -> None:
+            pm.remove_photo(v.store, state["id"], actor=v.actor)
+            self.reload()
+
+        def undo() -> None:
+            row = pm.add_photo(v.store, v.inspection_id, photo, self.item_id, caption=photo.get("caption"),
+                               actor=v.actor)
+            state["id"] = row["id"]
+            self.reload()
+
+        v.push(commands.PhotoCommand("删除照片", do, undo))
+
+
+class PhotoDialog(QDialog):
+    """The photo, large, with its caption, time and place; 删除 removes it (undoable)."""
+
+    def __init__(self, strip: PhotoStrip, photo: dict[str, Any]):
+        super().__init__(strip)
+        self.setWindowTitle("照片")
+        self.resize(900, 680)
+        lay = QVBoxLayout(self)
+        bs = blobs.store(strip.visit.store.home)
+        sha = str(photo.get("display_sha256") or photo.get("sha256"))
+        pix = QPixmap(str(bs.path(sha)))
+        img = QLabel(self)
+        img.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        img.setPixmap(pix.scaled(860, 560, Qt.AspectRatioMode.KeepAspectRatio,
+                                 Qt.TransformationMode.SmoothTransformation))
+        lay.addWidget(img, 1)
+        lay.addWidget(QLabel(f"拍摄时间：{photo.get('taken_at') or '未知'}　位置：{photo.get('place') or '未知'}"
+                             f"　文件：{photo.get('original_name') or ''}", self))
+        self.caption = QLineEdit(photo.get("caption") or "", self)
+        self.caption.setPlaceholderText("照片说明（写入笔录的证据清单）")
+        lay.addWidget(self.caption)
+        box = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Close, self)
+        rm = box.addButton("删除照片", QDialogButtonBox.ButtonRole.DestructiveRole)
+        locked = strip.visit.insp.locked
+        self.caption.setEnabled(not locked)
+        box.button(QDialogButtonBox.StandardButton.Save).setEnabled(not locked)
+        rm.setEnabled(not locked)
+        def save() -> None:
+            strip.set_caption(photo, self.caption.text())
+            self.accept()
+
+        def remove() -> None:
+            strip.remove(photo)
+            self.accept()
+
+        box.accepted.connect(save)
+        box.rejected.connect(self.reject)
+        rm.clicked.connect(remove)
+        lay.addWidget(box)
+
+
+class CameraDialog(QDialog):
+    """Take one picture with the laptop camera (QtMultimedia), saved to a temp file."""
+
+    def __init__(self, parent: QWidget):
+        super().__init__(parent)
+        from PySide6.QtMultimedia import QCamera, QImageCapture, QMediaCaptureSession
+        from PySide6.QtMultimediaWidgets import QVideoWidget
+
+        self.setWindowTitle("拍照")
+        self.path: str | None = None
+        lay = QVBoxLayout(self)
+        self.video = QVideoWidget(self)
+        self.video.setMinimumSize(640, 480)
+        lay.addWidget(self.video)
+        self.camera = QCamera(self)
+        self.capture = QImageCapture(self)
+        self.session = QMediaCaptureSession(self)
+        self.session.setCamera(self.camera)
+        self.session.setImageCapture(self.capture)
+        self.session.setVideoOutput(self.video)
+        self.capture.imageSaved.connect(self._saved)
+        self.capture.errorOccurred.connect(lambda *_a: self.reject())
+        btn = QPushButton("拍照", self)
+        btn.clicked.connect(self._shoot)
+        lay.addWidget(btn)
+        self.camera.start()
+
+    def _shoot(self) -> None:
+        out = Path(tempfile.mkdtemp(prefix="inspector-cam-")) / "camera.jpg"
+        self.capture.captureToFile(str(out))
+
+    def _saved(self, _id: int, path: str) -> None:
+        self.path = path
+        self.camera.stop()
+        self.accept()

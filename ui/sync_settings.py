@@ -1,0 +1,283 @@
+"""同步 and 设置: talk to HQ through ``inspector.sync`` (in the background), keys and profile."""
+from __future__ import annotations
+
+from typing import Any
+
+from inspector.errors import InspectorError
+from inspector.store import Store
+from ui import core
+from ui.operations import Operation
+from ui.qt import (
+    QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton, Qt, QVBoxLayout,
+    QWidget, GREEN, GREY, RED,
+)
+from ui.screens import Screen
+
+HQ_URL_KEY = "sync.hq_url"
+
+
+def _human_bytes(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return str(n)
+
+
+class SyncScreen(Screen):
+    """Status from ``sync.status``; a sync runs in the background with records and bytes shown."""
+
+    PHASES = {"push": "上传记录", "upload": "上传照片和文书", "pull": "下载名录、检查表和任务"}
+
+    def __init__(self, store: Store, parent: QWidget | None = None):
+        super().__init__(store, "同步", "与总部交换数据：上传检查、照片和文书，下载名录、检查表和任务", parent)
+        self.sync_btn = QPushButton("立即同步", self)
+        self.sync_btn.setObjectName("primary")
+        self.sync_btn.clicked.connect(self.start_sync)
+        self.bar.addWidget(self.sync_btn)
+        card = QGroupBox("同步状态", self)
+        f = QFormLayout(card)
+        self.state = QLabel("", card)
+        self.hq = QLabel("", card)
+        self.last = QLabel("", card)
+        self.pending = QLabel("", card)
+        self.audit = QLabel("", card)
+        for label, w in (("状态", self.state), ("总部地址", self.hq), ("上次成功同步", self.last),
+                         ("待上传", self.pending), ("审计链", self.audit)):
+            f.addRow(label, w)
+        self.lay.addWidget(card)
+        card.setMaximumWidth(820)
+        self.bar_progress = QProgressBar(self)
+        self.bar_progress.hide()
+        self.lay.addWidget(self.bar_progress)
+        self.detail = QLabel("", self)
+        self.detail.setWordWrap(True)
+        self.lay.addWidget(self.detail)
+        self.error = QLabel("", self)
+        self.error.setWordWrap(True)
+        self.error.setStyleSheet(f"color:{RED}")
+        self.lay.addWidget(self.error)
+        self.lay.addStretch(1)
+        self.op: Operation | None = None
+
+    def refresh(self) -> None:
+        if not core.has("inspector.sync.client"):
+            self.state.setText(f"<span style='color:{GREY}'>未配置（本版本未包含同步组件）</span>")
+            self.sync_btn.setEnabled(False)
+            return
+        from inspector import sync
+
+        try:
+            st = sync.status(self.store)
+        except Exception as e:  # noqa: BLE001 - shown in plain words, the screen stays up
+            self.state.setText(f"<span style='color:{RED}'>无法读取同步状态：{e}</span>")
+            self.sync_btn.setEnabled(False)
+            return
+        enrolled = st.get("enrolled")
+        self.state.setText(f"<span style='color:{GREEN}'>已登记，可同步</span>" if enrolled else
+                           f"<span style='color:{GREY}'>未配置：请在“设置”中填写总部地址和登记码，登记本机</span>")
+        self.hq.setText(st.get("hq_url") or "—")
+        self.last.setText(str(st.get("last_ok_at") or "从未同步").replace("T", " ")[:19])
+        held = st.get("held") or []
+        self.pending.setText(f"{st.get('unsent', 0)} 项操作" + (f"（其中 {len(held)} 项被总部退回，需处理）"
+                                                               if held else ""))
+        hq_st = st.get("audit_hq_status")
+        self.audit.setText(f"本机 {st.get('audit_local_seq')} 条，总部已确认 {st.get('audit_hq_seq') or 0} 条"
+                           + (f"　<b style='color:{RED}'>总部发现缺口或改写</b>" if hq_st == "flagged" else ""))
+        if st.get("last_error"):
+            self.error.setText(f"上次同步失败：{st['last_error']}")
+        self.sync_btn.setEnabled(bool(enrolled) and self.op is None)
+
+    def start_sync(self) -> None:
+        from inspector import sync
+
+        self.error.setText("")
+        self.bar_progress.setRange(0, 0)
+        self.bar_progress.show()
+        self.sync_btn.setEnabled(False)
+        path = self.store.path
+        state = {"records": 0, "total": 0, "bytes": 0}
+
+        def work(progress: Any) -> Any:
+            s = Store(path)  # the worker's own connection; the GUI keeps the main one
+
+            def prog(ev: dict[str, Any]) -> None:
+                state["records"] = int(ev.get("records", state["records"]) or 0)
+                state["total"] = int(ev.get("records_total", state["total"]) or 0)
+                state["bytes"] = int(ev.get("bytes", state["bytes"]) or 0)
+                self._phase = self.PHASES.get(ev.get("phase", ""), "")
+                progress(state["records"], state["total"], state["bytes"])
+            try:
+                return sync.sync(s, progress=prog)
+            finally:
+                s.close()
+
+        self._phase = ""
+        self.op = Operation(work, self)
+        self.op.progressed.connect(self._progress)
+        self.op.succeeded.connect(self._done)
+        self.op.failed.connect(self._failed)
+        self.op.start()
+
+    def _progress(self, done: int, total: int, nbytes: int) -> None:
+        if total:
+            self.bar_progress.setRange(0, total)
+            self.bar_progress.setValue(done)
+        self.detail.setText(f"{self._phase}：{done}{'/' + str(total) if total else ''} 条记录，"
+                            f"已发送 {_human_bytes(nbytes)}")
+
+    def _done(self, report: Any) -> None:
+        self.op = None
+        self.bar_progress.hide()
+        self.detail.setText(report.text() if hasattr(report, "text") else "同步完成")
+        if getattr(report, "error", None):
+            self.error.setText(report.error)
+        self.refresh()
+
+    def _failed(self, e: Any) -> None:
+        self.op = None
+        self.bar_progress.hide()
+        plain = str(e) if isinstance(e, InspectorError) else f"同步失败：{e}"
+        self.error.setText(plain + "\n本机数据没有丢失，可稍后重试。")
+        self.refresh()
+
+
+class SettingsScreen(Screen):
+    """Who I am, my signing key and passphrase, HQ address, enrolment."""
+
+    def __init__(self, store: Store, parent: QWidget | None = None):
+        super().__init__(store, "设置", "检查人员资料、签名密钥、总部地址与设备登记", parent)
+        prof = QGroupBox("本机使用人", self)
+        pf = QFormLayout(prof)
+        self.me = QComboBox(prof)
+        self.me.activated.connect(self._me_changed)
+        pf.addRow("检查人员", self.me)
+        self.me_info = QLabel("", prof)
+        pf.addRow("", self.me_info)
+        self.lay.addWidget(prof)
+
+        keys = QGroupBox("签名密钥（电子签名法第十三条：签名数据仅由本人控制）", self)
+        kf = QFormLayout(keys)
+        self.key_state = QLabel("", keys)
+        kf.addRow("状态", self.key_state)
+        self.pw1 = QLineEdit(keys)
+        self.pw1.setEchoMode(QLineEdit.EchoMode.Password)
+        self.pw2 = QLineEdit(keys)
+        self.pw2.setEchoMode(QLineEdit.EchoMode.Password)
+        kf.addRow("签名口令", self.pw1)
+        kf.addRow("再次输入", self.pw2)
+        self.key_btn = QPushButton("生成签名密钥", keys)
+        self.key_btn.clicked.connect(self.create_key)
+        kf.addRow("", self.key_btn)
+        self.lay.addWidget(keys)
+
+        hq = QGroupBox("总部与设备登记", self)
+        hf = QFormLayout(hq)
+        self.url = QLineEdit(hq)
+        self.url.setPlaceholderText("https://hq.example.gov.cn")
+        self.url.editingFinished.connect(lambda: self.store.set_meta(HQ_URL_KEY, self.url.text().strip()))
+        self.enrol_pw = QLineEdit(hq)
+        self.enrol_pw.setEchoMode(QLineEdit.EchoMode.Password)
+        self.enrol_pw.setPlaceholderText("尚无签名密钥时：设定签名口令")
+        hf.addRow("总部地址", self.url)
+        self.code = QLineEdit(hq)
+        self.code.setPlaceholderText("总部发放的一次性登记码")
+        hf.addRow("登记码", self.code)
+        hf.addRow("签名口令", self.enrol_pw)
+        self.enrol_btn = QPushButton("登记本机", hq)
+        self.enrol_btn.clicked.connect(self.enrol)
+        hf.addRow("", self.enrol_btn)
+        self.enrol_state = QLabel("", hq)
+        self.enrol_state.setWordWrap(True)
+        hf.addRow("", self.enrol_state)
+        self.lay.addWidget(hq)
+        self.lay.addStretch(1)
+        for box in (prof, keys, hq):
+            box.setMaximumWidth(820)
+
+    def refresh(self) -> None:
+        self.me.clear()
+        self.me.addItem("—（未选择）", None)
+        try:
+            for p in core.inspectors(self.store):
+                self.me.addItem(f"{p['name']}（{p['badge_no']}）", p["id"])
+        except InspectorError:
+            pass
+        self.me.setCurrentIndex(max(0, self.me.findData(self.store.get_meta("ui.me"))))
+        self.url.setText(self.store.get_meta(HQ_URL_KEY) or "")
+        self._show_me()
+        if not core.has("inspector.sync.client"):
+            self.enrol_btn.setEnabled(False)
+            self.enrol_state.setText("未配置：本版本未包含同步组件。")
+            return
+        from inspector import sync
+
+        e = sync.status(self.store)
+        if e.get("enrolled"):
+            self.url.setText(e.get("hq_url") or self.url.text())
+            self.enrol_state.setText(f"<span style='color:{GREEN}'>本机已登记（执法证号 {e.get('badge_no')}，"
+                                     f"设备 {e.get('device_id')}）</span>")
+
+    def _me(self) -> dict[str, Any] | None:
+        iid = self.me.currentData()
+        if not iid:
+            return None
+        try:
+            return core.directory().get_inspector(self.store, iid)
+        except InspectorError:
+            return None
+
+    def _me_changed(self, _i: int) -> None:
+        self.store.set_meta("ui.me", self.me.currentData() or "")
+        self._show_me()
+
+    def _show_me(self) -> None:
+        from inspector import keys
+
+        p = self._me()
+        if not p:
+            self.me_info.setText("选择本机使用人后可生成签名密钥。")
+            self.key_state.setText("—")
+            self.key_btn.setEnabled(False)
+            return
+        self.me_info.setText(f"{p.get('unit') or ''}　{p.get('county') or ''}")
+        has = keys.has_key(self.store.home, p["badge_no"])
+        self.key_state.setText(f"<span style='color:{GREEN}'>已有签名密钥</span>" if has
+                               else f"<span style='color:{RED}'>尚无签名密钥</span>")
+        self.key_btn.setEnabled(not has)
+
+    def create_key(self) -> None:
+        from inspector import keys
+
+        p = self._me()
+        if not p:
+            return
+        if self.pw1.text() != self.pw2.text():
+            self.message.emit("两次输入的签名口令不一致。")
+            return
+        try:
+            keys.create_inspector_key(self.store.home, p["badge_no"], p["name"], self.pw1.text(), unit=p.get("unit"))
+        except InspectorError as e:
+            self.message.emit(str(e))
+            return
+        self.pw1.clear()
+        self.pw2.clear()
+        self.message.emit("签名密钥已生成。口令只保存在您的记忆中，请勿告诉他人。")
+        self._show_me()
+
+    def enrol(self) -> None:
+        from inspector import sync
+
+        self.store.set_meta(HQ_URL_KEY, self.url.text().strip())
+        p = self._me()
+        try:
+            res = sync.enrol(self.store, self.url.text().strip(), self.code.text().strip(),
+                             badge_no=p["badge_no"] if p else None, passphrase=self.enrol_pw.text() or None)
+        except InspectorError as e:
+            self.enrol_state.setText(f"<span style='color:{RED}'>登记失败：{e}</span>")
+            return
+        finally:
+            self.enrol_pw.clear()
+        self.enrol_state.setText(f"<span style='color:{GREEN}'>登记成功：设备 {res['device_id']}，"
+                                 f"执法证号 {res['badge_no']}。</span>")
+        self._show_me()

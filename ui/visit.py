@@ -1,0 +1,463 @@
+"""One visit on screen: steps on the left (开始, each checklist section, 学员核查, 问题与整改, 签名,
+文书), the page on the right, undo/redo for every verb, position saved as the inspector moves.
+
+Every answer is written by ``visits.set_answer`` before the handler returns (autosave); the
+place on screen goes to ``visits.save_ui_state`` so a crash or kill reopens right here.
+"""
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from inspector.errors import InspectorError
+from inspector.store import Store, visits
+from ui import commands, core
+from ui.items import ItemRow
+from ui.qt import (
+    QAction, QFrame, QHBoxLayout, QKeySequence, QLabel, QListWidget, QListWidgetItem, QMessageBox, QPushButton,
+    QScrollArea, QShortcut, QSplitter, QStackedWidget, Qt, QTimer, QUndoStack, QVBoxLayout, QWidget, Signal,
+    QColor, QBrush, RED, GREEN, GREY,
+)
+
+
+class SectionPage(QScrollArea):
+    """A checklist section: its items one under the other; Tab walks them in order."""
+
+    def __init__(self, visit: "VisitWidget", cv_id: str, checklist: Any, section: Any, number: int):
+        super().__init__(visit)
+        self.cv_id, self.checklist, self.section = cv_id, checklist, section
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        body = QWidget(self)
+        lay = QVBoxLayout(body)
+        lay.setContentsMargins(12, 8, 12, 12)
+        lay.setSpacing(6)
+        head = QLabel(f"{checklist.title} · {section.title}", body)
+        head.setObjectName("title")
+        lay.addWidget(head)
+        keys = QLabel("键盘：Tab 下一项　1 / 2 / 3 或 Alt+1 / 2 / 3 = 符合 / 不符合 / 不适用　Ctrl+Z 撤销　Ctrl+Y 重做"
+                      "　每次修改立即保存", body)
+        keys.setObjectName("subtitle")
+        lay.addWidget(keys)
+        self.rows: dict[str, ItemRow] = {}
+        for k, item in enumerate(section.items, start=1):
+            row = ItemRow(item, f"{number}.{k}", body)
+            row.answered.connect(lambda iid, v, cv=cv_id: visit.on_answer(cv, iid, v))
+            row.editor.installEventFilter(visit)
+            for w in row.findChildren(QWidget):
+                w.installEventFilter(visit)
+            self.rows[item.id] = row
+            lay.addWidget(row)
+        lay.addStretch(1)
+        self.setWidget(body)
+
+
+class VisitWidget(QWidget):
+    """The visit screen for one inspection."""
+
+    answered = Signal(str, str, object)     # cv_id, item_id, value — after it is on disk
+    locked_changed = Signal(bool)
+    open_inspection = Signal(str)            # an amendment opened a new revision
+    closed = Signal()
+    message = Signal(str)
+
+    def __init__(self, store: Store, inspection_id: str, *, actor: str | None = None,
+                 parent: QWidget | None = None):
+        super().__init__(parent)
+        self.store, self.inspection_id, self.actor = store, inspection_id, actor
+        self.insp = visits.get_inspection(store, inspection_id)
+        self.undo_stack = QUndoStack(self)
+        self.answers: dict[str, dict[str, Any]] = visits.get_answers(store, inspection_id)
+        self.rows: dict[tuple[str, str], ItemRow] = {}
+        self.pages: dict[str, QWidget] = {}
+        self.current_item: tuple[str, str] | None = None
+        self._restoring = False
+        self._save_timer = QTimer(self)
+        self._save_timer.setSingleShot(True)
+        self._save_timer.setInterval(300)
+        self._save_timer.timeout.connect(self.save_position)
+        self._build()
+        self._rebuild_sections()
+        self._apply_lock()
+
+    # -- layout -------------------------------------------------------------------------
+    def _build(self) -> None:
+        from ui import visit_pages as vp
+
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(0)
+        header = QFrame(self)
+        header.setObjectName("card")
+        hl = QHBoxLayout(header)
+        hl.setContentsMargins(12, 6, 12, 6)
+        inst = core.institution(self.store, self.insp.institution_id)
+        self.inst = inst
+        self.title = QLabel(f"{inst['name']}", header)
+        self.title.setObjectName("title")
+        hl.addWidget(self.title)
+        self.sub = QLabel(f"{inst.get('credit_code', '')}　{inst.get('county', '')}　第 {self.insp.revision} 版",
+                          header)
+        self.sub.setObjectName("subtitle")
+        hl.addWidget(self.sub)
+        hl.addStretch(1)
+        self.progress = QLabel("", header)
+        hl.addWidget(self.progress)
+        self.badge = QLabel("", header)
+        hl.addWidget(self.badge)
+        self.undo_btn = QPushButton("撤销", header)
+        self.redo_btn = QPushButton("重做", header)
+        self.undo_btn.setToolTip("Ctrl+Z")
+        self.redo_btn.setToolTip("Ctrl+Y")
+        self.undo_btn.clicked.connect(self.undo_stack.undo)
+        self.redo_btn.clicked.connect(self.undo_stack.redo)
+        self.undo_stack.canUndoChanged.connect(self.undo_btn.setEnabled)
+        self.undo_stack.canRedoChanged.connect(self.redo_btn.setEnabled)
+        self.undo_btn.setEnabled(False)
+        self.redo_btn.setEnabled(False)
+        for b in (self.undo_btn, self.redo_btn):
+            b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            hl.addWidget(b)
+        self.amend_btn = QPushButton("创建修订版", header)
+        self.amend_btn.clicked.connect(self.amend)
+        hl.addWidget(self.amend_btn)
+        self.close_btn = QPushButton("返回列表", header)
+        self.close_btn.clicked.connect(self.closed.emit)
+        hl.addWidget(self.close_btn)
+        outer.addWidget(header)
+
+        split = QSplitter(Qt.Orientation.Horizontal, self)
+        self.nav = QListWidget(split)
+        self.nav.setObjectName("steps")
+        self.nav.setMinimumWidth(220)
+        self.nav.setMaximumWidth(300)
+        self.nav.setStyleSheet("QListWidget#steps { background: white; border: none; border-right: 1px solid "
+                               "#e3e6ea; } QListWidget#steps::item { padding: 6px 6px; } "
+                               "QListWidget#steps::item:selected { background: #d6e6f8; color: black; }")
+        self.stack = QStackedWidget(split)
+        split.addWidget(self.nav)
+        split.addWidget(self.stack)
+        split.setStretchFactor(1, 1)
+        split.setSizes([240, 1100])
+        outer.addWidget(split, 1)
+        self.nav.currentRowChanged.connect(self._nav_changed)
+
+        self.start_page = vp.StartPage(self)
+        self.trainee_page = vp.TraineePage(self)
+        self.findings_page = vp.FindingsPage(self)
+        self.sign_page = vp.SignPage(self)
+        self.docs_page = vp.DocsPage(self)
+
+        # shortcuts: undo/redo; Alt+1/2/3 = 符合/不符合/不适用 on the current item
+        for seq, fn in ((QKeySequence("Ctrl+Z"), self.undo_stack.undo),
+                        (QKeySequence("Ctrl+Y"), self.undo_stack.redo),
+                        (QKeySequence("Ctrl+Shift+Z"), self.undo_stack.redo)):
+            sc = QShortcut(seq, self)
+            sc.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            sc.activated.connect(fn)
+        for n, key in ((1, "pass"), (2, "fail"), (3, "na")):
+            sc = QShortcut(QKeySequence(f"Alt+{n}"), self)
+            sc.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            sc.activated.connect(lambda k=key: self.verdict_shortcut(k))
+
+    def _add_page(self, key: str, label: str, page: QWidget | None) -> None:
+        if page is not None:
+            self.pages[key] = page
+            self.stack.addWidget(page)
+        it = QListWidgetItem(label)
+        it.setData(Qt.ItemDataRole.UserRole, key)
+        self.nav.addItem(it)
+
+    def _rebuild_sections(self) -> None:
+        """(Re)build the page list from the inspection's checklist versions."""
+        current = self.current_page_key()
+        self.nav.blockSignals(True)
+        self.nav.clear()
+        while self.stack.count():
+            w = self.stack.widget(0)
+            if w is None:
+                break
+            self.stack.removeWidget(w)
+            if isinstance(w, SectionPage):
+                w.deleteLater()
+        self.pages.clear()
+        self.rows.clear()
+        self.sections: dict[str, tuple[str, Any, Any, int]] = {}
+        self._add_page("start", "① 开始检查", self.start_page)
+        self.checklists: dict[str, Any] = {}
+        n = 0
+        for cv in self.insp.checklist_version_ids:
+            try:
+                cl = core.load_version(self.store, cv)
+            except Exception as e:  # noqa: BLE001
+                self.message.emit(f"无法载入检查表 {cv}：{e}")
+                continue
+            self.checklists[cv] = cl
+            head = QListWidgetItem(cl.title)
+            head.setFlags(Qt.ItemFlag.NoItemFlags)
+            head.setForeground(QBrush(QColor(GREY)))
+            self.nav.addItem(head)
+            for sec in cl.sections:
+                n += 1
+                key = f"sec:{cv}:{sec.id}"
+                self.sections[key] = (cv, cl, sec, n)
+                self._add_page(key, f"　{n}. {sec.title}", None)  # built when first shown
+        self._add_page("trainees", "② 学员抽查核实", self.trainee_page)
+        self._add_page("findings", "③ 问题与整改", self.findings_page)
+        self._add_page("sign", "④ 签名", self.sign_page)
+        self._add_page("docs", "⑤ 文书、打印与完成", self.docs_page)
+        self.nav.blockSignals(False)
+        self.refresh_counts()
+        self.goto(current or "start")
+        self._apply_lock()
+
+    def page_for(self, key: str) -> QWidget | None:
+        """The page for a nav key; checklist sections are built on first use (fast visit opening)."""
+        if key in self.pages or key not in self.sections:
+            return self.pages.get(key)
+        cv, cl, sec, n = self.sections[key]
+        page = SectionPage(self, cv, cl, sec, n)
+        photos = core.has("inspector.store.photos")
+        if photos:
+            from ui.photos import PhotoStrip
+        for iid, row in page.rows.items():
+            self.rows[(cv, iid)] = row
+            row.set_value(self.answers.get(cv, {}).get(iid))
+            if photos:
+                strip = PhotoStrip(self, cv, iid, row)
+                row.photos_slot.addWidget(strip)
+                row.photo_strip = strip  # type: ignore[attr-defined]
+            row.set_locked(self.insp.locked)
+        self.pages[key] = page
+        self.stack.addWidget(page)
+        return page
+
+    def row(self, cv: str, item_id: str) -> ItemRow:
+        """The row widget of an item (building its section page if needed)."""
+        if (cv, item_id) not in self.rows:
+            sec_id = self.checklists[cv].item(item_id).section_id
+            self.page_for(f"sec:{cv}:{sec_id}")
+        return self.rows[(cv, item_id)]
+
+    # -- navigation and position ---------------------------------------------------------------
+    def current_page_key(self) -> str | None:
+        it = self.nav.currentItem()
+        return it.data(Qt.ItemDataRole.UserRole) if it else None
+
+    def goto(self, key: str, item_id: str | None = None) -> None:
+        for i in range(self.nav.count()):
+            if self.nav.item(i).data(Qt.ItemDataRole.UserRole) == key:
+                self.nav.setCurrentRow(i)
+                break
+        if item_id and key.startswith("sec:"):
+            cv = key.split(":")[1]
+            row = self.row(cv, item_id) if cv in self.checklists else None
+            if row:
+                page = self.pages[key]
+                if isinstance(page, QScrollArea):
+                    page.ensureWidgetVisible(row, 50, 80)
+                row.editor.setFocus(Qt.FocusReason.OtherFocusReason)
+                self.set_current((cv, item_id))
+
+    def _nav_changed(self, row: int) -> None:
+        it = self.nav.item(row)
+        if not it:
+            return
+        key = it.data(Qt.ItemDataRole.UserRole)
+        page = self.page_for(key)
+        if page is None:
+            return
+        self.stack.setCurrentWidget(page)
+        if hasattr(page, "shown"):
+            page.shown()
+        self._schedule_save()
+
+    def eventFilter(self, obj: Any, event: Any) -> bool:
+        if event.type() == event.Type.FocusIn:
+            w = obj
+            while w is not None and not isinstance(w, ItemRow):
+                w = w.parentWidget()
+            if isinstance(w, ItemRow):
+                for key, row in self.rows.items():
+                    if row is w:
+                        if self.current_item != key:
+                            self.set_current(key)
+                            self._schedule_save()
+                        break
+        return False
+
+    def set_current(self, key: tuple[str, str]) -> None:
+        old = self.rows.get(self.current_item) if self.current_item else None
+        if old is not None:
+            old.set_current(False)
+        self.current_item = key
+        if key in self.rows:
+            self.rows[key].set_current(True)
+
+    def position(self) -> dict[str, Any]:
+        pos: dict[str, Any] = {"page": self.current_page_key()}
+        if self.current_item:
+            pos["checklist_version_id"], pos["item"] = self.current_item
+        sig = self.sign_page.strokes_state()
+        if sig:
+            pos["signatures"] = sig
+        return pos
+
+    def _schedule_save(self) -> None:
+        if not self._restoring:
+            self._save_timer.start()
+
+    def save_position(self) -> None:
+        """Where the inspector is (page, item, unfinished signatures): restored after a crash."""
+        self._save_timer.stop()
+        try:
+            visits.save_ui_state(self.store, self.inspection_id, self.position())
+        except InspectorError as e:
+            self.message.emit(str(e))
+        except sqlite3.ProgrammingError:  # store already closed (app shutting down)
+            pass
+
+    def restore_position(self) -> None:
+        st = visits.get_inspection(self.store, self.inspection_id).ui_state or {}
+        self._restoring = True
+        try:
+            if st.get("signatures"):
+                self.sign_page.restore_strokes(st["signatures"])
+            page = st.get("page") or "start"
+            self.goto(page, st.get("item") if st.get("checklist_version_id") else None)
+            if st.get("item") and st.get("checklist_version_id"):
+                self.goto(page, st["item"])
+        finally:
+            self._restoring = False
+
+    # -- answering ------------------------------------------------------------------------
+    def on_answer(self, cv: str, item_id: str, value: Any) -> None:
+        """A user edit from an item row: one undoable, durable write."""
+        row = self.rows.get((cv, item_id))
+        old = self.answers.get(cv, {}).get(item_id)
+        if self.insp.locked:
+            if row:
+                row.set_value(old)
+            self.refuse("检查已完成并锁定，不能修改；如需更正请创建修订版本。")
+            return
+        if old == value:
+            return
+        typing = bool(row and row.item.type in ("number", "count", "text"))
+        cmd = commands.SetAnswer(self, cv, item_id, old, value, typing=typing,
+                                 label=row.item.text[:12] if row else item_id)
+        self.undo_stack.push(cmd)
+        if cmd.error:
+            if row:
+                row.set_value(old)
+            self.refuse(str(cmd.error))
+        self.set_current((cv, item_id))
+        self._schedule_save()
+
+    def answer_written(self, cv: str, item_id: str, value: Any) -> None:
+        """Called by the command once the value is on disk (also on undo/redo)."""
+        if value is None:
+            self.answers.get(cv, {}).pop(item_id, None)
+        else:
+            self.answers.setdefault(cv, {})[item_id] = value
+        row = self.rows.get((cv, item_id))
+        if row and row.value() != value:
+            row.set_value(value)
+        self.refresh_counts(cv)
+        self.answered.emit(cv, item_id, value)
+
+    def answer(self, cv: str, item_id: str) -> Any:
+        return self.answers.get(cv, {}).get(item_id)
+
+    def verdict_shortcut(self, key: str) -> None:
+        if self.current_item and self.current_item in self.rows:
+            self.rows[self.current_item].choose(key)
+
+    def refresh_counts(self, only_cv: str | None = None) -> None:
+        total = answered = fails = 0
+        for i in range(self.nav.count()):
+            it = self.nav.item(i)
+            key = it.data(Qt.ItemDataRole.UserRole) or ""
+            if not key.startswith("sec:"):
+                continue
+            cv, _cl, sec, _n = self.sections[key]
+            given = self.answers.get(cv, {})
+            items = list(sec.items)
+            a = sum(1 for i in items if given.get(i.id) is not None)
+            f = sum(1 for i in items if given.get(i.id) is not None and self._status(cv, i) == "fail")
+            total, answered, fails = total + len(items), answered + a, fails + f
+            label = it.text().split("（")[0]
+            it.setText(f"{label}（{a}/{len(items)}）" + (f" ✗{f}" if f else ""))
+            it.setForeground(QBrush(QColor(RED if f else (GREEN if a == len(items) else "#1f2d3d"))))
+        self.progress.setText(f"已答 {answered}/{total}　不符合 <b style='color:{RED}'>{fails}</b>　")
+
+    def _status(self, cv: str, item: Any) -> str:
+        row = self.rows.get((cv, item.id))
+        if row is not None:
+            return row.status
+        try:
+            return str(core.evaluate_item(item, self.answers.get(cv, {}).get(item.id)).status)
+        except Exception:  # noqa: BLE001
+            return "unanswered"
+
+    # -- inspection fields, findings ---------------------------------------------------------------
+    def update_fields(self, label: str, **new: Any) -> bool:
+        if self.insp.locked:
+            self.refuse("检查已完成并锁定，不能修改。")
+            return False
+        old = {k: getattr(self.insp, k) for k in new}
+        if old == new:
+            return True
+        cmd = commands.UpdateInspection(self, old, new, label)
+        self.undo_stack.push(cmd)
+        if cmd.error:
+            self.refuse(str(cmd.error))
+            return False
+        return True
+
+    def inspection_written(self, fields: dict[str, Any]) -> None:
+        self.insp = visits.get_inspection(self.store, self.inspection_id)
+        self.start_page.load()
+        if "checklist_version_ids" in fields:
+            self._rebuild_sections()
+
+    def findings_written(self) -> None:
+        self.findings_page.reload()
+
+    def push(self, cmd: commands.CoreCommand) -> bool:
+        if self.insp.locked:
+            self.refuse("检查已完成并锁定，不能修改。")
+            return False
+        self.undo_stack.push(cmd)
+        if cmd.error:
+            self.refuse(str(cmd.error))
+            return False
+        return True
+
+    def refuse(self, text: str) -> None:
+        self.message.emit(text)
+        self.last_refusal = text
+
+    # -- finishing ------------------------------------------------------------------------
+    def finish(self) -> None:
+        visits.finish_inspection(self.store, self.inspection_id, actor=self.actor)
+        self.insp = visits.get_inspection(self.store, self.inspection_id)
+        self.undo_stack.clear()
+        self._apply_lock()
+        self.message.emit("检查已完成并锁定。")
+
+    def amend(self) -> None:
+        nid = visits.amend_inspection(self.store, self.inspection_id, actor=self.actor)
+        self.open_inspection.emit(nid)
+
+    def _apply_lock(self) -> None:
+        locked = self.insp.locked
+        for row in self.rows.values():
+            row.set_locked(locked)
+        for p in (self.start_page, self.trainee_page, self.findings_page, self.sign_page, self.docs_page):
+            p.set_locked(locked)
+        self.badge.setText(" 已完成·锁定 " if locked else " 草稿·自动保存 ")
+        self.badge.setStyleSheet(f"color:white; background:{GREY if locked else GREEN}; border-radius:3px;"
+                                 " padding:2px 6px;")
+        self.amend_btn.setVisible(locked)
+        self.locked_changed.emit(locked)
