@@ -1,0 +1,179 @@
+"""一公开: a draw record as XLSX and PDF (双随机抽查结果公示) for publication.
+
+Both carry what a reader needs to recompute the draw: the seed, the algorithm, both directory
+snapshot hashes, the parameters and the result hash, then the list of drawn institutions with
+their inspectors.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping
+
+from inspector.errors import DocumentError
+
+TITLE = "双随机抽查结果公示"
+
+
+def _params_text(p: Mapping[str, Any]) -> str:
+    parts = [f"每区县抽取不少于 {p.get('per_county')} 家"]
+    if p.get("ratio"):
+        parts.append(f"抽取比例 {float(p['ratio']) * 100:g}%")
+    parts.append(f"机构类型：{p.get('kind') or '全部'}")
+    parts.append(f"每个检查对象 {p.get('inspectors_per_task')} 名检查人员")
+    if p.get("exclude_home_county"):
+        parts.append("异地检查（不派本区县人员）")
+    if p.get("weighted"):
+        parts.append("按信用等级、投诉次数加权")
+    return "；".join(parts)
+
+
+def summary_rows(record: Mapping[str, Any]) -> list[tuple[str, str]]:
+    return [
+        ("抽取编号", str(record.get("draw_id") or "")),
+        ("随机种子", str(record.get("seed"))),
+        ("算法", str(record.get("algorithm"))),
+        ("检查对象名录库 SHA-256", str(record.get("institutions_sha256"))),
+        ("执法检查人员名录库 SHA-256", str(record.get("inspectors_sha256"))),
+        ("抽取参数", _params_text(record.get("params", {}))),
+        ("抽取结果 SHA-256", str(record.get("result_sha256", ""))),
+        ("抽取对象数", str(len(record.get("tasks", [])))),
+    ]
+
+
+def task_rows(record: Mapping[str, Any]) -> list[list[str]]:
+    out = []
+    for n, t in enumerate(record.get("tasks", []), start=1):
+        inst = t["institution"]
+        team = "、".join(f"{i['name']}（{i['badge_no']}）" for i in t["inspectors"])
+        out.append([str(n), inst.get("county", ""), inst.get("name", ""), inst.get("credit_code", ""),
+                    inst.get("kind", ""), team])
+    return out
+
+
+def _glyph_mapper(font: str) -> Any:
+    """Text as the font can draw it: when the CJK font lacks ASCII glyphs (the shipped Droid Sans
+    Fallback does), ASCII is drawn with its full-width forms instead of blanks."""
+    from reportlab.pdfbase import pdfmetrics
+
+    face = getattr(pdfmetrics.getFont(font), "face", None)
+    cmap = getattr(face, "charToGlyph", None)
+    if cmap is None or ord("0") in cmap:
+        return lambda s: s
+    table = {c: c + 0xFEE0 for c in range(0x21, 0x7F)}
+    table[0x20] = 0x3000
+    return lambda s: str(s).translate(table)
+
+
+def _esc(s: str) -> str:
+    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+HEADERS = ["序号", "所属区县", "机构名称", "统一社会信用代码", "机构类型", "检查人员（执法证号）"]
+
+
+def export_xlsx(record: Mapping[str, Any], path: str | Path) -> Path:
+    import openpyxl
+    from openpyxl.styles import Alignment, Font
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "抽查结果"
+    ws.append([TITLE])
+    ws["A1"].font = Font(size=16, bold=True)
+    for k, v in summary_rows(record):
+        ws.append([k, v])
+    counties = record.get("counties") or []
+    if counties:
+        ws.append(["各区县抽取情况", "；".join(f"{c['county']} {c['drawn']}/{c['candidates']}" for c in counties)])
+    ws.append([])
+    ws.append(HEADERS)
+    for c in ws[ws.max_row]:
+        c.font = Font(bold=True)
+    for r in task_rows(record):
+        ws.append(r)
+    for col, width in zip("ABCDEF", (26, 12, 36, 22, 10, 60)):
+        ws.column_dimensions[col].width = width
+    for row in ws.iter_rows(min_row=2):
+        for c in row:
+            c.alignment = Alignment(wrap_text=True, vertical="top")
+    p = Path(path)
+    try:
+        wb.save(p)
+    except OSError as e:
+        raise DocumentError(f"{p}: 无法写入（{e}）") from e
+    return p
+
+
+def export_pdf(record: Mapping[str, Any], path: str | Path, *, agency: str = "") -> Path:
+    """A4 portrait, embedded CJK font, 第 x 页 共 y 页 in the footer."""
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.units import mm
+    from reportlab.pdfgen.canvas import Canvas
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+    from inspector.pdfbase import register_fonts, styles
+
+    font = register_fonts()
+    st = styles()
+    p = Path(path)
+    fw = _glyph_mapper(font)
+
+    def para(text: str, style: str = "cell") -> Any:
+        return Paragraph(_esc(fw(text)), st[style])
+
+    class NumberedCanvas(Canvas):
+        """Two-pass page count so the footer can say 共 y 页."""
+
+        def __init__(self, *a: Any, **kw: Any) -> None:
+            kw["initialFontName"] = font  # else the page declares an un-embedded Helvetica
+            super().__init__(*a, **kw)
+            self._pages: list[dict[str, Any]] = []
+
+        def showPage(self) -> None:  # noqa: N802 (reportlab API)
+            self._pages.append(dict(self.__dict__))
+            self._startPage()
+
+        def save(self) -> None:
+            total = len(self._pages)
+            for state in self._pages:
+                self.__dict__.update(state)
+                self.setFont(font, 8.5)
+                self.drawCentredString(A4[0] / 2, 10 * mm, fw(f"第 {self._pageNumber} 页 共 {total} 页"))
+                super().showPage()
+            super().save()
+
+    doc = SimpleDocTemplate(str(p), pagesize=A4, leftMargin=15 * mm, rightMargin=15 * mm,
+                            topMargin=15 * mm, bottomMargin=18 * mm, title=TITLE,
+                            author=agency or "inspector", initialFontName=font)
+    story: list[Any] = [para(TITLE, "title")]
+    if agency:
+        story.append(para(agency, "subtitle"))
+    story.append(Spacer(1, 4 * mm))
+    info = [[para(k), para(v)] for k, v in summary_rows(record)]
+    counties = record.get("counties") or []
+    if counties:
+        info.append([para("各区县抽取情况"),
+                     para("；".join(f"{c['county']} 抽取 {c['drawn']} 家（共 {c['candidates']} 家）"
+                                   for c in counties))])
+    t = Table(info, colWidths=[45 * mm, 135 * mm])
+    t.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), font),
+                           ("GRID", (0, 0), (-1, -1), 0.5, colors.grey),
+                           ("BACKGROUND", (0, 0), (0, -1), colors.whitesmoke),
+                           ("VALIGN", (0, 0), (-1, -1), "TOP")]))
+    story += [t, Spacer(1, 5 * mm), para("抽查名单", "h2")]
+    data = [[para(h) for h in HEADERS]]
+    data += [[para(c) for c in r] for r in task_rows(record)]
+    lst = Table(data, colWidths=[10 * mm, 17 * mm, 48 * mm, 36 * mm, 16 * mm, 53 * mm], repeatRows=1)
+    lst.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), font),
+                             ("GRID", (0, 0), (-1, -1), 0.5, colors.grey),
+                             ("BACKGROUND", (0, 0), (-1, 0), colors.whitesmoke),
+                             ("VALIGN", (0, 0), (-1, -1), "TOP")]))
+    story += [lst, Spacer(1, 5 * mm),
+              para("说明：抽取结果由随机种子、两个名录库快照和抽取参数唯一确定，任何人可使用同一程序"
+                   "（inspector draw verify）重新计算核对。", "small")]
+    try:
+        doc.build(story, canvasmaker=NumberedCanvas)
+    except OSError as e:
+        raise DocumentError(f"{p}: 无法写入（{e}）") from e
+    return p
