@@ -14,6 +14,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.name import _ASN1Type
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from inspector.errors import DocumentError
@@ -51,7 +52,10 @@ def _name(common_name: str, org: str | None = None, serial: str | None = None) -
         attrs.append(x509.NameAttribute(NameOID.ORGANIZATION_NAME, org))
     attrs.append(x509.NameAttribute(NameOID.COMMON_NAME, common_name))
     if serial:
-        attrs.append(x509.NameAttribute(NameOID.SERIAL_NUMBER, serial))
+        # badge numbers may hold CJK (豫0701…): PrintableString cannot, UTF8String can
+        printable = all(c.isascii() and (c.isalnum() or c in " '()+,-./:=?") for c in serial)
+        attrs.append(x509.NameAttribute(NameOID.SERIAL_NUMBER, serial,
+                                        _type=None if printable else _ASN1Type.UTF8String))
     return x509.Name(attrs)
 
 

@@ -1,0 +1,392 @@
+"""Layout shared by the official forms: fonts, paragraphs, bordered field tables,
+signature boxes, the 文号 line, the QR code and "第 x 页 共 y 页".
+
+The shipped CJK font has no Latin glyphs, so ASCII runs (digits, codes, URLs) are
+set in reportlab's bundled Bitstream Vera (TrueType, embedded like the CJK font).
+"""
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+from xml.sax.saxutils import escape
+
+import reportlab
+from reportlab import rl_config
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_CENTER, TA_RIGHT
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen import canvas as _canvas
+from reportlab.platypus import Flowable, Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from inspector import pdfbase
+
+# Binary image streams: reportlab's default ASCII85 wrapping runs in pure Python and costs
+# ~0.1 s per photo; PDFs are binary anyway.
+rl_config.useA85 = 0
+
+LATIN = "InspectorLatin"
+PAGE_W, PAGE_H = A4
+MARGIN_X = 22 * mm
+MARGIN_TOP = 22 * mm
+MARGIN_BOTTOM = 20 * mm
+CONTENT_W = PAGE_W - 2 * MARGIN_X
+GRID = colors.black
+_ASCII = re.compile(r"([\x20-\x7e]+)")
+
+
+@lru_cache(maxsize=1)
+def fonts() -> tuple[str, str]:
+    """(cjk, latin) font names, both registered TrueType fonts that reportlab embeds."""
+    cjk = pdfbase.register_fonts()
+    vera = Path(reportlab.__file__).parent / "fonts" / "Vera.ttf"
+    pdfmetrics.registerFont(TTFont(LATIN, str(vera)))
+    from reportlab.lib.fonts import addMapping
+
+    for b in (0, 1):
+        for i in (0, 1):
+            addMapping(LATIN, b, i, LATIN)
+    return cjk, LATIN
+
+
+@lru_cache(maxsize=1)
+def _coverage() -> tuple[frozenset[int], frozenset[int]]:
+    cjk, latin = fonts()
+    return (frozenset(pdfmetrics.getFont(cjk).face.charToGlyph),
+            frozenset(pdfmetrics.getFont(latin).face.charToGlyph))
+
+
+def _latin_char(ch: str) -> bool:
+    """Set this character in the Latin font: ASCII, or a symbol the CJK font lacks (— … √ ×)."""
+    o = ord(ch)
+    if 0x20 <= o < 0x7F:
+        return True
+    cjk, latin = _coverage()
+    return o not in cjk and o in latin
+
+
+def runs(text: str) -> list[tuple[bool, str]]:
+    """Split into (is_latin, run) pieces."""
+    out: list[tuple[bool, str]] = []
+    for ch in text:
+        lat = _latin_char(ch)
+        if out and out[-1][0] == lat:
+            out[-1] = (lat, out[-1][1] + ch)
+        else:
+            out.append((lat, ch))
+    return out
+
+
+def mixed(text: Any) -> str:
+    """Escape ``text`` for a Paragraph and set its Latin runs in the Latin font."""
+    s = "" if text is None else str(text)
+    _, latin = fonts()
+    out = []
+    for lat, part in runs(s):
+        if lat and part.strip():
+            out.append(f'<font name="{latin}">{escape(part)}</font>')
+        else:
+            out.append(escape(part))
+    return "".join(out).replace("\n", "<br/>")
+
+
+@lru_cache(maxsize=1)
+def styles() -> dict[str, ParagraphStyle]:
+    cjk, _ = fonts()
+    base = pdfbase.styles()
+    body = ParagraphStyle("doc_body", parent=base["body"], fontName=cjk, fontSize=11, leading=18)
+    return {
+        "body": body,
+        "indent": ParagraphStyle("doc_indent", parent=body, firstLineIndent=22),
+        "title": ParagraphStyle("doc_title", parent=body, fontSize=20, leading=30, alignment=TA_CENTER,
+                                spaceAfter=2),
+        "number": ParagraphStyle("doc_number", parent=body, alignment=TA_CENTER, spaceAfter=8),
+        "right": ParagraphStyle("doc_right", parent=body, alignment=TA_RIGHT),
+        "center": ParagraphStyle("doc_center", parent=body, alignment=TA_CENTER),
+        "cell": ParagraphStyle("doc_cell", parent=body, fontSize=10, leading=14),
+        "cellc": ParagraphStyle("doc_cellc", parent=body, fontSize=10, leading=14, alignment=TA_CENTER),
+        "small": ParagraphStyle("doc_small", parent=body, fontSize=8.5, leading=11),
+        "h2": ParagraphStyle("doc_h2", parent=body, fontSize=12, leading=20, spaceBefore=8, spaceAfter=2),
+    }
+
+
+def P(text: Any, style: str = "body", *, raw: bool = False) -> Paragraph:
+    return Paragraph(text if raw else mixed(text), styles()[style])
+
+
+def grid_style(extra: Iterable[tuple] = ()) -> TableStyle:
+    cjk, _ = fonts()
+    return TableStyle([
+        ("FONTNAME", (0, 0), (-1, -1), cjk),
+        ("GRID", (0, 0), (-1, -1), 0.6, GRID),
+        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+        ("TOPPADDING", (0, 0), (-1, -1), 3),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+        *extra,
+    ])
+
+
+def field_table(rows: Sequence[Sequence[Any]], widths: Sequence[float]) -> Table:
+    """A bordered table of label/value cells; labels (even columns) centred on light grey."""
+    data = []
+    for row in rows:
+        cells = []
+        for i, c in enumerate(row):
+            if isinstance(c, Flowable) or isinstance(c, list):
+                cells.append(c)
+            elif c is None:
+                cells.append("")
+            else:
+                cells.append(P(c, "cellc" if i % 2 == 0 else "cell"))
+        data.append(cells)
+    t = Table(data, colWidths=widths)
+    extra: list[tuple] = []
+    for r, row in enumerate(rows):
+        for i in range(0, len(row), 2):
+            extra.append(("BACKGROUND", (i, r), (i, r), colors.Color(0.94, 0.94, 0.94)))
+    # spans: a value cell followed by None cells extends over them
+    for r, row in enumerate(rows):
+        i = 0
+        while i < len(row):
+            j = i
+            while j + 1 < len(row) and row[j + 1] is None:
+                j += 1
+            if j > i:
+                extra.append(("SPAN", (i, r), (j, r)))
+                for k in range(i + 1, j + 1):
+                    extra.append(("BACKGROUND", (k, r), (k, r), colors.white))
+            i = j + 1
+    t.setStyle(grid_style(extra))
+    return t
+
+
+def signature_image(png: bytes | None, width: float = 42 * mm, height: float = 15 * mm) -> Flowable | None:
+    if not png:
+        return None
+    from PIL import Image as PILImage
+
+    with PILImage.open(io.BytesIO(png)) as im:
+        w, h = im.size
+    scale = min(width / w, height / h)
+    return Image(io.BytesIO(png), width=w * scale, height=h * scale)
+
+
+def strokes_to_png(strokes: Sequence[Sequence[Sequence[float]]], size: tuple[int, int] = (480, 180),
+                   width: int = 5) -> bytes:
+    """Render strokes captured on screen ([[(x, y), ...], ...], any units) to a transparent PNG."""
+    from PIL import Image as PILImage, ImageDraw
+
+    pts = [p for s in strokes for p in s]
+    im = PILImage.new("RGBA", size, (255, 255, 255, 0))
+    if pts:
+        xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+        x0, y0, x1, y1 = min(xs), min(ys), max(xs), max(ys)
+        pad = 10
+        sc = min((size[0] - 2 * pad) / max(x1 - x0, 1e-9), (size[1] - 2 * pad) / max(y1 - y0, 1e-9))
+        d = ImageDraw.Draw(im)
+        for s in strokes:
+            line = [(pad + (x - x0) * sc, pad + (y - y0) * sc) for x, y in s]
+            if len(line) == 1:
+                (x, y), r = line[0], width / 2
+                d.ellipse([x - r, y - r, x + r, y + r], fill=(10, 10, 60, 255))
+            else:
+                d.line(line, fill=(10, 10, 60, 255), width=width, joint="curve")
+    buf = io.BytesIO()
+    im.save(buf, "PNG", optimize=False, compress_level=3)
+    return buf.getvalue()
+
+
+@dataclass
+class SignBox:
+    """One signature slot: label, signer's printed name, handwritten PNG or a refusal note."""
+
+    label: str
+    name: str | None = None
+    png: bytes | None = None
+    note: str | None = None
+    date: str | None = None
+
+
+def signature_table(boxes: Sequence[SignBox], cols: int = 2) -> Table:
+    cells: list[Any] = []
+    rows: list[list[Any]] = []
+    w = CONTENT_W / cols
+    for b in boxes:
+        inner: list[Any] = [P(b.label, "cell")]
+        img = signature_image(b.png)
+        if img is not None:
+            inner.append(img)
+        elif b.note:
+            inner.append(P(b.note, "small"))
+        else:
+            inner.append(Spacer(1, 15 * mm))
+        inner.append(P(f"姓名：{b.name or '＿＿＿＿'}　　日期：{b.date or '　　年　月　日'}", "small"))
+        cells.append(inner)
+        if len(cells) == cols:
+            rows.append(cells)
+            cells = []
+    if cells:
+        rows.append(cells + [""] * (cols - len(cells)))
+    t = Table(rows, colWidths=[w] * cols)
+    t.setStyle(grid_style([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 6)]))
+    return t
+
+
+class QRFlowable(Flowable):
+    """The QR drawn as vector squares from the qrcode library's matrix (same encoder that
+    checks the version limit); no fonts involved."""
+
+    def __init__(self, url: str, size: float):
+        super().__init__()
+        import qrcode
+
+        q = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=2)
+        q.add_data(url.encode("utf-8"), optimize=0)
+        q.make(fit=True)
+        self.version = q.version
+        self.matrix = q.get_matrix()
+        self.size = size
+        self.width = self.height = size
+
+    def draw(self) -> None:
+        n = len(self.matrix)
+        m = self.size / n
+        c = self.canv
+        c.setFillColor(colors.white)
+        c.rect(0, 0, self.size, self.size, stroke=0, fill=1)
+        c.setFillColor(colors.black)
+        for r, row in enumerate(self.matrix):
+            y = self.size - (r + 1) * m
+            x = 0
+            while x < n:
+                if row[x]:
+                    x2 = x
+                    while x2 < n and row[x2]:
+                        x2 += 1
+                    c.rect(x * m, y - 0.03, (x2 - x) * m + 0.03, m + 0.03, stroke=0, fill=1)
+                    x = x2
+                else:
+                    x += 1
+
+
+def qr_flowable(url: str, size: float = 26 * mm) -> Flowable:
+    return QRFlowable(url, size)
+
+
+@dataclass
+class Page:
+    """What every page carries: title for the running footer, number, QR, agency."""
+
+    title: str
+    number: str | None = None
+    qr_url: str | None = None
+    footer_note: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _numbered_canvas(page: Page) -> type:
+    cjk, latin = fonts()
+
+    class NumberedCanvas(_canvas.Canvas):
+        """Two passes over the pages so each can say 共 y 页."""
+
+        def __init__(self, *a: Any, **kw: Any) -> None:
+            kw["initialFontName"] = cjk  # else an un-embedded Helvetica lands in every page
+            super().__init__(*a, **kw)
+            self._saved: list[dict] = []
+
+        def showPage(self) -> None:  # noqa: N802 - reportlab's name
+            self._saved.append(dict(self.__dict__))
+            self._startPage()
+
+        def save(self) -> None:
+            total = len(self._saved)
+            for state in self._saved:
+                self.__dict__.update(state)
+                self._footer(total)
+                super().showPage()
+            super().save()
+
+        def _text(self, x: float, y: float, text: str, size: float, align: str = "left") -> None:
+            pieces = [(latin if lat else cjk, t) for lat, t in runs(text)]
+            width = sum(pdfmetrics.stringWidth(t, f, size) for f, t in pieces)
+            x = {"left": x, "center": x - width / 2, "right": x - width}[align]
+            for f, t in pieces:
+                self.setFont(f, size)
+                self.drawString(x, y, t)
+                x += pdfmetrics.stringWidth(t, f, size)
+
+        def _footer(self, total: int) -> None:
+            w = self._pagesize[0]
+            self.setFillColor(colors.black)
+            self._text(w / 2, 10 * mm, f"第 {self._pageNumber} 页  共 {total} 页", 9, "center")
+            if page.number:
+                self._text(w - MARGIN_X, 10 * mm, page.number, 8, "right")
+            self._text(MARGIN_X, 10 * mm, page.title, 8)
+
+    return NumberedCanvas
+
+
+def build(flowables: list[Flowable], page: Page, *, author: str = "", subject: str = "") -> bytes:
+    """Lay out the story on A4 with the running footer; returns the PDF bytes."""
+    fonts()
+    buf = io.BytesIO()
+    doc = SimpleDocTemplate(buf, pagesize=A4, leftMargin=MARGIN_X, rightMargin=MARGIN_X, topMargin=MARGIN_TOP,
+                            bottomMargin=MARGIN_BOTTOM, title=page.title, author=author, subject=subject,
+                            creator="inspector", invariant=1)
+    doc.build(flowables, canvasmaker=_numbered_canvas(page))
+    return buf.getvalue()
+
+
+def head(title: str, number: str | None, qr_url: str | None, agency: str | None = None) -> list[Flowable]:
+    """Agency line, centred title, 文号 line; the QR sits at the top right of page one."""
+    out: list[Flowable] = []
+    title_p = P(title, "title")
+    if qr_url:
+        qr = qr_flowable(qr_url)
+        caption = P("扫码核验", "small")
+        left = [P(agency or "", "center"), title_p] if agency else [title_p]
+        t = Table([[left, [qr, caption]]], colWidths=[CONTENT_W - 30 * mm, 30 * mm])
+        t.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "MIDDLE"), ("ALIGN", (1, 0), (1, 0), "CENTER"),
+                               ("LEFTPADDING", (0, 0), (0, 0), 30 * mm), ("FONTNAME", (0, 0), (-1, -1), fonts()[0])]))
+        out.append(t)
+    else:
+        if agency:
+            out.append(P(agency, "center"))
+        out.append(title_p)
+    if number:
+        out.append(P(number, "number"))
+    return out
+
+
+def fmt_dt(value: str | None, *, minutes: bool = True) -> str:
+    """'2026-03-05T09:07:00+08:00' → '2026年03月05日 09时07分'."""
+    if not value:
+        return "　　年　月　日"
+    m = re.match(r"(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2}))?", value)
+    if not m:
+        return value
+    y, mo, d, h, mi = m.groups()
+    s = f"{y}年{mo}月{d}日"
+    if minutes and h:
+        s += f" {h}时{mi}分"
+    return s
+
+
+def fmt_date(value: str | None) -> str:
+    return fmt_dt(value, minutes=False)
+
+
+def checkbox(on: bool) -> str:
+    """The fonts have no ☑/☐; 【√】/【　】 reads the same on paper."""
+    return "【√】" if on else "【　】"
+
+
+Builder = Callable[..., bytes]

@@ -1,0 +1,170 @@
+"""Signing keys on the laptop.
+
+Layout under ``<home>/keys/``::
+
+    <badge_no>/key.pem     the inspector's ECDSA P-256 key, encrypted with their passphrase
+    <badge_no>/cert.pem    their certificate (local CA before enrolment, HQ's CA after)
+    local-ca/              the laptop's own CA (pki.CA) used before enrolment
+    hq-ca.pem              HQ's CA certificate, written at enrolment
+    device-ed25519.pem     the device key that signs QR verification URLs
+
+Only the inspector knows the passphrase (电子签名法 §13: signing data under the
+signer's sole control); the local CA key is protected by file permissions only,
+since it merely vouches for "made on this laptop" and verification says so.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+
+from inspector import pki
+from inspector.errors import DocumentError
+
+LOCAL_CA_DIR = "local-ca"
+LOCAL_CA_NAME = "本机临时证书机构（未经总部认证）"
+HQ_CA_FILE = "hq-ca.pem"
+DEVICE_KEY_FILE = "device-ed25519.pem"
+MIN_PASSPHRASE = 6
+_BADGE = re.compile(r"^[^/\\\x00.:*?\"<>|\s][^/\\\x00:*?\"<>|\s]{0,59}$")
+
+
+def keys_dir(home: str | Path) -> Path:
+    return Path(home) / "keys"
+
+
+def _badge_dir(home: str | Path, badge_no: str) -> Path:
+    if not _BADGE.match(badge_no or ""):
+        raise DocumentError(f"执法证号 {badge_no!r} 不能用作密钥目录名（不能含路径分隔符或空白）")
+    return keys_dir(home) / badge_no
+
+
+def _pw(passphrase: str | bytes) -> bytes:
+    return passphrase.encode("utf-8") if isinstance(passphrase, str) else passphrase
+
+
+@dataclass
+class SigningKey:
+    """An unlocked inspector key with its certificate chain."""
+
+    badge_no: str
+    key: ec.EllipticCurvePrivateKey
+    cert: x509.Certificate
+    ca_cert: x509.Certificate | None
+    hq_certified: bool
+
+    @property
+    def name(self) -> str:
+        attrs = self.cert.subject.get_attributes_for_oid(x509.oid.NameOID.COMMON_NAME)
+        return str(attrs[0].value) if attrs else self.badge_no
+
+
+def local_ca(home: str | Path) -> pki.CA:
+    """The laptop's CA, made on first use."""
+    return pki.CA.load_or_create(keys_dir(home) / LOCAL_CA_DIR, LOCAL_CA_NAME, org="本机")
+
+
+def local_ca_cert_path(home: str | Path) -> Path:
+    local_ca(home)
+    return keys_dir(home) / LOCAL_CA_DIR / pki.CERT_FILE
+
+
+def hq_ca_path(home: str | Path) -> Path:
+    return keys_dir(home) / HQ_CA_FILE
+
+
+def has_key(home: str | Path, badge_no: str) -> bool:
+    return (_badge_dir(home, badge_no) / "key.pem").exists()
+
+
+def create_inspector_key(home: str | Path, badge_no: str, name: str, passphrase: str | bytes,
+                         *, unit: str | None = None, overwrite: bool = False) -> Path:
+    """Make the inspector's key and a local-CA certificate; returns the key folder."""
+    pw = _pw(passphrase)
+    if len(pw) < MIN_PASSPHRASE:
+        raise DocumentError(f"{badge_no}：签名口令至少 {MIN_PASSPHRASE} 个字符")
+    d = _badge_dir(home, badge_no)
+    if (d / "key.pem").exists() and not overwrite:
+        raise DocumentError(f"{d / 'key.pem'}：该执法证号已有签名密钥，不覆盖")
+    key = pki.new_key()
+    ca = local_ca(home)
+    cert = ca.issue(pki.public_pem(key), common_name=name, org=unit or "本机", serial=badge_no)
+    pki._write_private(d / "key.pem", pki.key_to_pem(key, pw))
+    (d / "cert.pem").write_bytes(cert)
+    return d
+
+
+def public_key_pem(home: str | Path, badge_no: str) -> bytes:
+    """The public key HQ needs to issue a certificate at enrolment (read from cert.pem, no passphrase)."""
+    cert = x509.load_pem_x509_certificate((_badge_dir(home, badge_no) / "cert.pem").read_bytes())
+    return cert.public_key().public_bytes(serialization.Encoding.PEM,
+                                          serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def install_hq_certificate(home: str | Path, badge_no: str, cert_pem: bytes, hq_ca_pem: bytes) -> None:
+    """Called at enrolment: HQ's certificate for the inspector's existing key, and HQ's CA."""
+    d = _badge_dir(home, badge_no)
+    try:
+        cert = x509.load_pem_x509_certificate(cert_pem)
+        ca = x509.load_pem_x509_certificate(hq_ca_pem)
+    except ValueError as e:
+        raise DocumentError(f"{badge_no}：总部证书无法解析（{e}）") from e
+    if (d / "cert.pem").exists():
+        old = x509.load_pem_x509_certificate((d / "cert.pem").read_bytes())
+        if old.public_key().public_bytes(serialization.Encoding.DER,
+                                         serialization.PublicFormat.SubjectPublicKeyInfo) != \
+                cert.public_key().public_bytes(serialization.Encoding.DER,
+                                               serialization.PublicFormat.SubjectPublicKeyInfo):
+            raise DocumentError(f"{badge_no}：总部证书的公钥与本机私钥不匹配")
+    if cert.issuer != ca.subject:
+        raise DocumentError(f"{badge_no}：证书不是由所给的总部证书机构签发")
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "cert.pem").write_bytes(cert_pem)
+    hq_ca_path(home).write_bytes(hq_ca_pem)
+
+
+def _hq_ca(home: str | Path) -> x509.Certificate | None:
+    p = hq_ca_path(home)
+    return x509.load_pem_x509_certificate(p.read_bytes()) if p.exists() else None
+
+
+def load_signing_key(home: str | Path, badge_no: str, passphrase: str | bytes) -> SigningKey:
+    """Unlock an inspector's key; a wrong passphrase raises DocumentError naming the file."""
+    d = _badge_dir(home, badge_no)
+    key_path = d / "key.pem"
+    if not key_path.exists():
+        raise DocumentError(f"{key_path}：执法证号 {badge_no} 没有签名密钥，请先创建")
+    try:
+        key = pki.load_key(key_path.read_bytes(), _pw(passphrase), where=str(key_path))
+    except DocumentError:
+        raise DocumentError(f"{key_path}：签名口令错误（执法证号 {badge_no}），无法解开私钥") from None
+    cert = x509.load_pem_x509_certificate((d / "cert.pem").read_bytes())
+    hq = _hq_ca(home)
+    if hq is not None and cert.issuer == hq.subject:
+        return SigningKey(badge_no, key, cert, hq, True)
+    return SigningKey(badge_no, key, cert, local_ca(home).cert, False)
+
+
+# -- device key (QR signatures) -----------------------------------------------
+def device_key(home: str | Path) -> ed25519.Ed25519PrivateKey:
+    """The laptop's Ed25519 key, made on first use."""
+    p = keys_dir(home) / DEVICE_KEY_FILE
+    if p.exists():
+        k = serialization.load_pem_private_key(p.read_bytes(), password=None)
+        if not isinstance(k, ed25519.Ed25519PrivateKey):
+            raise DocumentError(f"{p}：不是 Ed25519 私钥")
+        return k
+    k = ed25519.Ed25519PrivateKey.generate()
+    pki._write_private(p, k.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                          serialization.NoEncryption()))
+    return k
+
+
+def device_public_pem(home: str | Path) -> bytes:
+    """What HQ stores at enrolment to check this laptop's QR codes."""
+    return device_key(home).public_key().public_bytes(serialization.Encoding.PEM,
+                                                      serialization.PublicFormat.SubjectPublicKeyInfo)

@@ -1,0 +1,149 @@
+"""The documents as a clerk and poppler see them: fonts embedded, Chinese text
+extractable, every field of DOMAIN.md §7 present, page x of y, photo appendix,
+and the 台账 with the exact columns of Xinxiang 附件3."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.docs_fixtures import demo_run, demo_store, pdf_pages, pdffonts_rows, pdftext, run  # noqa: F401
+
+KINDS = ("record", "notice", "receipt", "ledger_pdf")
+
+
+def _text(demo_run, kind: str) -> str:
+    return re.sub(r"\s+", "", pdftext(demo_run["files"][kind], layout=False))
+
+
+def test_demo_writes_every_document(demo_run):
+    files = demo_run["files"]
+    assert set(files) == {"record", "notice", "receipt", "ledger_pdf", "ledger_xlsx"}
+    for path in files.values():
+        assert Path(path).is_file() and Path(path).stat().st_size > 1000
+        assert path in demo_run["stdout"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_font_is_embedded(demo_run, kind):
+    rows = pdffonts_rows(demo_run["files"][kind])
+    assert rows, "no fonts at all"
+    for r in rows:
+        # columns: name type [type2] encoding emb sub uni object gen; 'emb' is 5th from the end
+        assert r[-5] == "yes", f"{kind}: font {r[0]} is not embedded"
+    assert not any("Helvetica" in r[0] for r in rows)
+
+
+@pytest.mark.parametrize("kind,title", [("record", "现场检查笔录"), ("notice", "责令限期整改通知书"),
+                                        ("receipt", "送达回证"), ("ledger_pdf", "专项整治行动问题台账")])
+def test_title_and_institution_are_extractable(demo_run, demo_store, kind, title):
+    text = _text(demo_run, kind)
+    name = demo_store.scalar("SELECT name FROM institutions")
+    assert title in text
+    assert name in text
+    if kind != "ledger_pdf":
+        number = demo_run["numbers"][kind]
+        assert number.replace(" ", "") in text
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_page_x_of_y_on_every_page(demo_run, kind):
+    path = demo_run["files"][kind]
+    n = pdf_pages(path)
+    text = _text(demo_run, kind)
+    for i in range(1, n + 1):
+        assert f"第{i}页共{n}页" in text, f"{kind}: page {i} lacks 第 {i} 页 共 {n} 页"
+
+
+def test_record_has_every_field_of_domain_7(demo_run, demo_store):
+    text = _text(demo_run, "record")
+    inst = demo_store.one("SELECT * FROM institutions")
+    for label in ("统一社会信用代码", "许可证/备案号", "地址", "法定代表人", "现场负责人", "职务", "联系电话",
+                  "检查地点", "检查时间", "检查人员", "执法证号", "记录人", "任务来源", "检查依据",
+                  "出示执法证件", "陈述、申辩", "申请回避", "检查情况", "发现的问题", "照片证据清单",
+                  "以上记录属实", "被检查单位负责人签名", "检查人员签名", "新乡市人力资源和社会保障局"):
+        assert label in text, label
+    for value in (inst["credit_code"], inst["licence_no"], inst["legal_rep"]):
+        assert value in text
+    for badge in demo_store.rows("SELECT badge_no FROM inspectors"):
+        assert badge["badge_no"] in text
+    # start and end to the minute
+    assert re.search(r"\d{4}年\d{2}月\d{2}日\d{2}时\d{2}分至\d{4}年\d{2}月\d{2}日\d{2}时\d{2}分", text)
+    # facts item by item, neutrally worded: no penalty wording in the record
+    assert "T-3-1" in text and "不符合" in text
+    for word in ("罚款", "处罚决定"):
+        assert word not in text
+
+
+def test_record_photo_appendix_keyed_to_findings(demo_run, demo_store):
+    text = _text(demo_run, "record")
+    assert "附：照片证据" in text
+    assert "照片1（问题1）" in text and "拍摄时间" in text and "检查事项：T-3-1" in text
+    # originals untouched: every original blob still hashes to its name
+    from inspector import blobs
+
+    bs = blobs.store(demo_run["home"])
+    shas = [r["sha256"] for r in demo_store.rows("SELECT sha256 FROM photos")]
+    assert len(shas) == 4
+    assert all(bs.verify(s) for s in shas)
+    images = [l.split() for l in run(["pdfimages", "-list", demo_run["files"]["record"]]).stdout.splitlines()[2:]]
+    assert len(images) >= 4 + 3  # 4 photos + 3 handwritten signatures at least
+    photos_in_pdf = [r for r in images if r[8] == "jpeg"]  # columns: page num type width height color comp bpc enc
+    assert len(photos_in_pdf) == 4
+    assert all(max(int(r[3]), int(r[4])) <= 1280 for r in photos_in_pdf)  # print copies, not originals
+
+
+def test_notice_fields(demo_run, demo_store):
+    text = _text(demo_run, "notice")
+    for label in ("失信行为代码", "违反的规定", "证据", "整改要求", "整改情况报告", "逾期后果", "复查安排",
+                  "陈述、申辩", "签收", "检查人员签名", "PX-YB-3", "照片1、2"):
+        assert label in text, label
+    deadline = demo_store.scalar("SELECT deadline FROM rectifications")
+    y, m, d = deadline.split("-")
+    assert f"{y}年{m}月{d}日前整改完毕" in text
+    # the notice cites the record's number and the rectification carries the notice's number
+    assert demo_run["numbers"]["record"] in text
+    assert demo_store.scalar("SELECT notice_number FROM rectifications") == demo_run["numbers"]["notice"]
+
+
+def test_receipt_fields(demo_run):
+    text = _text(demo_run, "receipt")
+    for label in ("送达文书名称", "责令限期整改通知书", "文书编号", "份数", "受送达人", "送达地点", "送达时间",
+                  "送达方式", "【√】直接送达", "留置送达", "邮寄送达", "电子送达", "拒收事由", "见证人签名",
+                  "送达人签名"):
+        assert label in text, label
+    assert demo_run["numbers"]["notice"] in text
+
+
+def test_ledger_xlsx_has_the_exact_columns(demo_run, demo_store):
+    from openpyxl import load_workbook
+
+    from inspector.documents.ledger import COLUMNS
+
+    ws = load_workbook(demo_run["files"]["ledger_xlsx"]).active
+    rows = [[c for c in r] for r in ws.iter_rows(values_only=True)]
+    header = [r for r in rows if r and r[0] == "序号"][0]
+    assert tuple(header[:10]) == ("序号", "机构名称", "问题简述", "涉及人数", "资金金额", "责任人", "整改措施",
+                                  "整改期限", "整改结果", "机构联系人及电话") == COLUMNS
+    flat = [str(c) for r in rows for c in r if c is not None]
+    assert any(c.startswith("日期：") for c in flat) and any(c.startswith("单位（机构）：") for c in flat)
+    for f in ("联系人：", "填报人：", "审核人："):
+        assert any(c.startswith(f) for c in flat)
+    data = rows[rows.index(header) + 1:]
+    data = [r for r in data if r and isinstance(r[0], int)]
+    assert len(data) == demo_store.scalar("SELECT COUNT(*) FROM findings")
+    assert any(r[4] == 10800.0 for r in data)
+
+
+def test_strokes_render_as_signature_images():
+    from PIL import Image
+    import io
+
+    from inspector.demo import strokes
+    from inspector.documents.common import strokes_to_png
+
+    png = strokes_to_png(strokes(3))
+    im = Image.open(io.BytesIO(png))
+    assert im.format == "PNG" and im.mode == "RGBA"
+    assert im.getchannel("A").getbbox() is not None  # something was drawn
