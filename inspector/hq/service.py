@@ -1,0 +1,525 @@
+"""What HQ does, without HTTP: enrolment, token checks, ingest of pushed operations,
+the audit-chain check, the pull log, and the admin actions that feed the pull log.
+
+Exactly-once in effect: an applied operation's id and answer are stored in the same
+transaction as its effect; a retry gets the stored answer back (status ``duplicate``).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+
+from inspector.hq import db as D
+from inspector.hq.blobs import HQBlobs
+from inspector.hq.config import HQConfig
+from inspector.hq.errors import HQError
+from inspector.util import dumps, new_id, now_iso, sha256_hex
+
+GENESIS = "0" * 64
+BOOKKEEPING = {"extra", "device_id", "received_at", "superseded_by"}
+
+# entity name (as the laptop's outbox says) -> HQ table
+ENTITY_TABLES: dict[str, sa.Table] = {
+    "institution": D.institutions, "inspector": D.inspectors, "checklist_version": D.checklist_versions,
+    "draw": D.draws, "task": D.tasks, "inspection": D.inspections, "finding": D.findings,
+    "rectification": D.rectifications, "photo": D.photos, "document": D.documents,
+}
+# what laptops pull
+PULLED = ("institution", "inspector", "checklist_version", "draw", "task", "rectification")
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def iso(t: dt.datetime) -> str:
+    return t.isoformat(timespec="seconds")
+
+
+# -- rows ---------------------------------------------------------------------------------------
+def split_row(table: sa.Table, row: dict[str, Any]) -> dict[str, Any]:
+    """Laptop row → HQ columns; unknown keys into ``extra`` (nothing dropped)."""
+    cols = set(table.c.keys()) - BOOKKEEPING
+    known = {k: v for k, v in row.items() if k in cols}
+    extra = {k: v for k, v in row.items() if k not in cols}
+    known["extra"] = dumps(extra)
+    return known
+
+
+def join_row(table: sa.Table, rec: Any) -> dict[str, Any]:
+    """HQ row → the row as the laptop had it (None values dropped: absent and NULL look alike)."""
+    m = dict(rec._mapping)
+    extra = json.loads(m.get("extra") or "{}")
+    out = {k: v for k, v in m.items() if k not in BOOKKEEPING and v is not None}
+    out.update({k: v for k, v in extra.items() if v is not None})
+    return out
+
+
+# -- enrolment and tokens --------------------------------------------------------------------------
+_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+def _norm_code(code: str) -> str:
+    return "".join(ch for ch in code.upper() if ch.isalnum())
+
+
+def make_enrol_code(engine: Engine, cfg: HQConfig, badge_no: str, *, name: str | None = None,
+                    minutes: int | None = None, created_by: str | None = None) -> dict[str, Any]:
+    """A one-time code for the inspector with 执法证号 ``badge_no``; only its hash is kept."""
+    raw = "".join(secrets.choice(_ALPHABET) for _ in range(12))
+    code = f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
+    now = utcnow()
+    exp = now + dt.timedelta(minutes=minutes or cfg.code_minutes)
+    with D.write(engine) as conn:
+        insp = conn.execute(sa.select(D.inspectors).where(D.inspectors.c.badge_no == badge_no)).first()
+        if insp is None:
+            if not name:
+                raise HQError(404, "inspector_unknown",
+                              f"执法证号 {badge_no} 不在总部的检查人员名录中；请先导入名录或用 --name 指定姓名")
+            upsert_entity(conn, "inspector", {"id": new_id(), "badge_no": badge_no, "name": name,
+                                              "specialties": "[]", "conflicts": "[]", "updated_at": now_iso()})
+        conn.execute(D.enrol_codes.insert().values(code_hash=sha256_hex(_norm_code(code).encode()),
+                                                   badge_no=badge_no, created_at=iso(now), expires_at=iso(exp),
+                                                   created_by=created_by))
+    return {"code": code, "badge_no": badge_no, "expires_at": iso(exp)}
+
+
+def enrol(engine: Engine, cfg: HQConfig, code: str, public_key_pem: str, device_name: str | None,
+          qr_key_pem: str | None = None, badge_no: str | None = None) -> dict[str, Any]:
+    """Trade a one-time code for a device token, a certificate and a block of document numbers."""
+    from inspector.pki import CA
+
+    h = sha256_hex(_norm_code(code).encode())
+    now = utcnow()
+    with D.write(engine) as conn:
+        rec = conn.execute(sa.select(D.enrol_codes).where(D.enrol_codes.c.code_hash == h)).first()
+        if rec is None:
+            raise HQError(401, "code_invalid", "登记码无效")
+        if rec.used_at:
+            raise HQError(401, "code_used", "登记码已使用过（一次性）；请向总部重新申请")
+        if dt.datetime.fromisoformat(rec.expires_at) < now:
+            raise HQError(401, "code_expired", "登记码已过期；请向总部重新申请")
+        if badge_no and badge_no != rec.badge_no:
+            raise HQError(401, "code_badge_mismatch", f"登记码不是发给执法证号 {badge_no} 的")
+        insp = conn.execute(sa.select(D.inspectors).where(D.inspectors.c.badge_no == rec.badge_no)).first()
+        if insp is None:
+            raise HQError(404, "inspector_unknown", f"执法证号 {rec.badge_no} 不在总部名录中")
+        ca = CA.load(cfg.ca_dir)
+        try:
+            cert = ca.issue(public_key_pem.encode(), common_name=insp.name, org=cfg.agency, serial=insp.badge_no)
+        except (ValueError, TypeError) as e:
+            raise HQError(422, "bad_public_key", f"公钥无法读取（应为 PEM 格式的 ECDSA 公钥）：{e}") from e
+        device_id = new_id()
+        secret = secrets.token_urlsafe(32)
+        res = conn.execute(D.enrol_codes.update().where(D.enrol_codes.c.code_hash == h,
+                                                         D.enrol_codes.c.used_at.is_(None))
+                           .values(used_at=iso(now), device_id=device_id))
+        if res.rowcount != 1:
+            raise HQError(401, "code_used", "登记码已使用过（一次性）")
+        conn.execute(D.devices.insert().values(
+            id=device_id, inspector_id=insp.id, badge_no=insp.badge_no, name=device_name,
+            token_hash=sha256_hex(secret.encode()), public_key_pem=public_key_pem, cert_pem=cert.decode(),
+            qr_key_pem=qr_key_pem,
+            created_at=iso(now), expires_at=iso(now + dt.timedelta(days=cfg.token_days))))
+        blocks = [allocate_block(conn, cfg, device_id, now.year, p) for p in dict.fromkeys(cfg.doc_prefixes.values())]
+    return {"device_id": device_id, "token": f"{device_id}.{secret}", "inspector": join_row(D.inspectors, insp),
+            "cert_pem": cert.decode(), "ca_pem": ca.cert_pem.decode(), "doc_blocks": blocks,
+            "hq": {"agency": cfg.agency, "doc_prefixes": cfg.doc_prefixes}}
+
+
+def allocate_block(conn: Connection, cfg: HQConfig, device_id: str, year: int, prefix: str) -> dict[str, Any]:
+    """The next free range of document numbers for (prefix, year); ranges never overlap."""
+    if prefix not in cfg.doc_prefixes.values():
+        raise HQError(422, "bad_prefix", f"总部没有文号前缀 {prefix!r}")
+    D.lock_changes(conn)  # one allocator at a time on PostgreSQL (SQLite is serial anyway)
+    top = conn.execute(sa.select(sa.func.max(D.doc_blocks.c.last)).where(
+        D.doc_blocks.c.agency == prefix, D.doc_blocks.c.year == year)).scalar() or 0
+    first, last = top + 1, top + cfg.doc_block_size
+    conn.execute(D.doc_blocks.insert().values(agency=prefix, year=year, first=first, last=last,
+                                              device_id=device_id, created_at=now_iso()))
+    return {"agency": prefix, "year": year, "first": first, "last": last}
+
+
+@dataclass
+class Device:
+    id: str
+    inspector_id: str | None
+    badge_no: str
+
+
+def authenticate(engine: Engine, authorization: str | None) -> Device:
+    """Bearer ``<device_id>.<secret>`` → the device, or a 401/403 HQError. No caching: revocation is immediate."""
+    if not authorization:
+        raise HQError(401, "token_missing", "缺少设备令牌（Authorization: Bearer …）；请先登记设备")
+    scheme, _, token = authorization.partition(" ")
+    device_id, _, secret = token.strip().partition(".")
+    if scheme.lower() != "bearer" or not device_id or not secret:
+        raise HQError(401, "token_invalid", "设备令牌格式错误")
+    with engine.connect() as conn:
+        rec = conn.execute(sa.select(D.devices).where(D.devices.c.id == device_id)).first()
+    if rec is None or not secrets.compare_digest(rec.token_hash, sha256_hex(secret.encode())):
+        raise HQError(401, "token_invalid", "设备令牌无效")
+    if rec.revoked_at:
+        raise HQError(403, "device_revoked", f"设备 {device_id} 已被总部吊销")
+    if dt.datetime.fromisoformat(rec.expires_at) < utcnow():
+        raise HQError(401, "token_expired", "设备令牌已过期；请重新登记")
+    return Device(rec.id, rec.inspector_id, rec.badge_no)
+
+
+def touch_device(engine: Engine, device_id: str) -> None:
+    with D.write(engine) as conn:
+        conn.execute(D.devices.update().where(D.devices.c.id == device_id).values(last_seen_at=now_iso()))
+
+
+def list_devices(engine: Engine) -> list[dict[str, Any]]:
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(D.devices).order_by(D.devices.c.created_at)).all()
+    return [{k: v for k, v in r._mapping.items() if k not in ("token_hash", "public_key_pem", "cert_pem")}
+            for r in rows]
+
+
+def revoke_device(engine: Engine, device_id: str) -> None:
+    with D.write(engine) as conn:
+        res = conn.execute(D.devices.update().where(D.devices.c.id == device_id, D.devices.c.revoked_at.is_(None))
+                           .values(revoked_at=now_iso()))
+        if res.rowcount != 1:
+            found = conn.execute(sa.select(D.devices.c.id).where(D.devices.c.id == device_id)).first()
+            if not found:
+                raise HQError(404, "device_unknown", f"没有设备 {device_id}")
+
+
+# -- push ----------------------------------------------------------------------------------------
+class _Retry(Exception):
+    """An op failed in the fast pass: redo the request with one savepoint per op."""
+
+
+REFUSED = (IntegrityError, ValueError, TypeError, KeyError)
+
+
+def push(engine: Engine, blobs: HQBlobs, device: Device, body: dict[str, Any]) -> dict[str, Any]:
+    """Apply a batch of operations and check the device's audit chain, in one transaction.
+
+    Fast pass without savepoints; if any op is refused by the database, the whole
+    transaction is rolled back and redone with a savepoint per op, so one bad op
+    costs only itself."""
+    ops = body.get("ops") or []
+    if not isinstance(ops, list):
+        raise HQError(422, "bad_request", "ops 应为列表")
+    for careful in (False, True):
+        try:
+            with D.write(engine) as conn:
+                if not D.is_sqlite(conn):  # one push per device at a time
+                    conn.execute(sa.select(D.devices.c.id).where(D.devices.c.id == device.id).with_for_update())
+                audit = check_audit(conn, device.id, body.get("audit") or {})
+                ids = [o["op_id"] for o in ops if isinstance(o, dict) and isinstance(o.get("op_id"), str)]
+                done: dict[str, str] = {}
+                for i in range(0, len(ids), 500):
+                    done.update({r.op_id: r.response for r in conn.execute(
+                        sa.select(D.applied_ops.c.op_id, D.applied_ops.c.response)
+                        .where(D.applied_ops.c.op_id.in_(ids[i:i + 500])))})
+                applied: list[dict[str, Any]] = []
+                fresh = _new_inspections(conn, ops)
+                results = [_one_op(conn, blobs, device, op, done, applied, careful, fresh) for op in ops]
+                if applied:
+                    conn.execute(D.applied_ops.insert(), applied)
+                conn.execute(D.devices.update().where(D.devices.c.id == device.id).values(last_seen_at=now_iso()))
+            return {"results": results, "audit": audit}
+        except _Retry:
+            continue
+    raise AssertionError("unreachable")
+
+
+def _new_inspections(conn: Connection, ops: list[Any]) -> set[str]:
+    """Inspections of this request HQ has never seen: they need no delete-before-insert of children."""
+    ids = list({o["entity_id"] for o in ops if isinstance(o, dict) and o.get("entity") == "inspection"
+                and isinstance(o.get("entity_id"), str)})
+    have: set[str] = set()
+    for i in range(0, len(ids), 500):
+        have.update(r.id for r in conn.execute(sa.select(D.inspections.c.id).where(
+            D.inspections.c.id.in_(ids[i:i + 500]))))
+    return set(ids) - have
+
+
+def _one_op(conn: Connection, blobs: HQBlobs, device: Device, op: Any, done: dict[str, str],
+            applied: list[dict[str, Any]], careful: bool, fresh: set[str]) -> dict[str, Any]:
+    if not isinstance(op, dict) or not isinstance(op.get("op_id"), str):
+        return {"op_id": op.get("op_id") if isinstance(op, dict) else None, "status": "error",
+                "error": "操作缺少 op_id", "code": "bad_op"}
+    op_id = op["op_id"]
+    if op_id in done:
+        return {**json.loads(done[op_id]), "status": "duplicate"}
+    entity, entity_id, kind = op.get("entity"), op.get("entity_id"), op.get("op", "upsert")
+    base = {"op_id": op_id, "entity": entity, "entity_id": entity_id}
+    if entity not in ENTITY_TABLES or not isinstance(entity_id, str) or kind not in ("upsert", "delete"):
+        return {**base, "status": "error", "code": "bad_op",
+                "error": f"操作 {op_id}：未知的实体类型 {entity!r} 或操作 {kind!r}"}
+    missing = blobs.missing([str(s) for s in op.get("blobs") or []])
+    if missing:
+        return {**base, "status": "missing_blobs", "missing": missing,
+                "error": f"操作 {op_id}：总部缺少 {len(missing)} 个文件，请先上传"}
+    try:
+        if careful:
+            with conn.begin_nested():
+                res = _apply(conn, device, entity, entity_id, kind, op.get("data"), fresh)
+        else:
+            res = _apply(conn, device, entity, entity_id, kind, op.get("data"), fresh)
+    except REFUSED as e:
+        if not careful:
+            raise _Retry() from e
+        return {**base, "status": "error", "code": "rejected", "error": f"操作 {op_id}（{entity} {entity_id}）被拒绝：{e}"}
+    if res is not None:
+        return {**base, **res}
+    res = {**base, "status": "applied"}
+    done[op_id] = dumps(res)
+    applied.append({"op_id": op_id, "device_id": device.id, "entity": entity, "entity_id": entity_id,
+                    "status": "applied", "response": done[op_id], "applied_at": now_iso()})
+    return res
+
+
+def _apply(conn: Connection, device: Device, entity: str, entity_id: str, kind: str,
+           data: Any, fresh: set[str] = frozenset()) -> dict[str, Any] | None:  # type: ignore[assignment]
+    """Apply one operation; None when applied, else a refusal (conflict)."""
+    table = ENTITY_TABLES[entity]
+    if entity == "inspection":
+        res = _apply_inspection(conn, device, entity_id, kind, data, entity_id in fresh)
+        fresh.discard(entity_id)
+        return res
+    if kind == "delete":
+        conn.execute(table.delete().where(table.c.id == entity_id))
+        return None
+    row = data.get("row") if isinstance(data, dict) else None
+    if not isinstance(row, dict) or row.get("id") != entity_id:
+        raise ValueError(f"{entity} 的数据缺少 row 或 id 不符")
+    vals = split_row(table, row)
+    vals.update(device_id=device.id, received_at=now_iso())
+    D.upsert(conn, table, vals, ["id"])
+    return None
+
+
+def _apply_inspection(conn: Connection, device: Device, iid: str, kind: str, data: Any,
+                      new: bool = False) -> dict[str, Any] | None:
+    I = D.inspections
+
+    def not_head() -> dict[str, Any] | None:
+        cur = conn.execute(sa.select(I.c.superseded_by).where(I.c.id == iid)).first()
+        if cur is not None and cur.superseded_by:
+            return {"status": "conflict", "code": "not_head", "head": cur.superseded_by,
+                    "error": f"检查记录 {iid} 已被修订 {cur.superseded_by} 替换，不能再修改；请基于最新修订另行修订"}
+        return None
+
+    if kind == "delete":
+        if (c := not_head()) is not None:
+            return c
+        conn.execute(D.answers.delete().where(D.answers.c.inspection_id == iid))
+        conn.execute(D.findings.delete().where(D.findings.c.inspection_id == iid))
+        conn.execute(D.inspection_children.delete().where(D.inspection_children.c.inspection_id == iid))
+        conn.execute(I.delete().where(I.c.id == iid))
+        return None
+    row = data.get("row") if isinstance(data, dict) else None
+    if not isinstance(row, dict) or row.get("id") != iid:
+        raise ValueError("inspection 的数据缺少 row 或 id 不符")
+    rep = row.get("replaces_id")
+    if rep and (c := not_head()) is not None:
+        return c
+    if rep:
+        base = conn.execute(sa.select(I.c.id, I.c.superseded_by).where(I.c.id == rep)).first()
+        if base is None:
+            return {"status": "conflict", "code": "base_unknown",
+                    "error": f"修订 {iid} 所替换的检查记录 {rep} 在总部不存在"}
+        if base.superseded_by not in (None, iid):
+            return {"status": "conflict", "code": "not_head", "head": base.superseded_by,
+                    "error": f"修订 {iid} 替换的 {rep} 已不是最新修订（已被 {base.superseded_by} 替换）"}
+        conn.execute(I.update().where(I.c.id == rep).values(superseded_by=iid))
+    vals = split_row(I, row)
+    vals.update(device_id=device.id, received_at=now_iso())
+    if D.upsert(conn, I, vals, ["id"], where=I.c.superseded_by.is_(None)) == 0:
+        return not_head()  # the row exists and a later revision replaced it: nothing was written
+    answers = data.get("answers") or []
+    if not new:
+        conn.execute(D.answers.delete().where(D.answers.c.inspection_id == iid))
+    if answers:
+        conn.execute(D.answers.insert(), [split_row(D.answers, {**a, "inspection_id": iid}) for a in answers])
+    fnds = data.get("findings") or []
+    keep = [f["id"] for f in fnds]
+    if not new:
+        conn.execute(D.findings.delete().where(D.findings.c.inspection_id == iid, D.findings.c.id.not_in(keep)))
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for f in fnds:  # one executemany per column set (rows from one laptop share it)
+        fv = split_row(D.findings, {**f, "inspection_id": iid})
+        fv.update(device_id=device.id, received_at=vals["received_at"])
+        groups.setdefault(tuple(fv), []).append(fv)
+    for g in groups.values():
+        D.upsert(conn, D.findings, g, ["id"])
+    IC = D.inspection_children
+    if not new:
+        conn.execute(IC.delete().where(IC.c.inspection_id == iid))
+    kids = [{"inspection_id": iid, "kind": kind, "child_id": str(c.get("id") or i), "data": dumps(c)}
+            for kind, rows in (data.get("children") or {}).items() for i, c in enumerate(rows)]
+    if kids:
+        conn.execute(IC.insert(), kids)
+    return None
+
+
+# -- audit chain -----------------------------------------------------------------------------------
+def check_audit(conn: Connection, device_id: str, audit: dict[str, Any]) -> dict[str, Any]:
+    """Extend HQ's copy of the device's audit chain; flag gaps and rewrites (and re-anchor on the claim)."""
+    from inspector.store import chain_hash
+
+    A, H = D.audit_entries, D.audit_heads
+    head = conn.execute(sa.select(H).where(H.c.device_id == device_id)).first()
+    hseq, hhash = (head.seq, head.hash) if head else (0, GENESIS)
+    seq, h = hseq, hhash
+    problems: list[str] = []
+    for e in sorted(audit.get("entries") or [], key=lambda e: e["seq"]):
+        if e["seq"] <= hseq:
+            old = conn.execute(sa.select(A.c.hash).where(A.c.device_id == device_id, A.c.seq == e["seq"])).first()
+            if old is not None and old.hash != e["hash"]:
+                problems.append(f"审计链第 {e['seq']} 条与总部已收到的不同（被改写）")
+                break
+            continue
+        if e["seq"] != seq + 1:
+            problems.append(f"审计链缺失第 {seq + 1}–{e['seq'] - 1} 条")
+            break
+        entry = {k: e.get(k) for k in ("ts", "actor", "entity", "entity_id", "action", "payload")}
+        if e["prev_hash"] != h or chain_hash(e["prev_hash"], entry) != e["hash"]:
+            problems.append(f"审计链第 {e['seq']} 条未接续上一条或内容与哈希不符（被改写）")
+            break
+        conn.execute(A.insert().values(device_id=device_id, seq=e["seq"], ts=e.get("ts"), actor=e.get("actor"),
+                                       entity=e.get("entity"), entity_id=e.get("entity_id"),
+                                       action=e.get("action"), payload=dumps(e.get("payload")),
+                                       prev_hash=e["prev_hash"], hash=e["hash"]))
+        seq, h = e["seq"], e["hash"]
+    claim = audit.get("head") or {}
+    cseq, chash = int(claim.get("seq", seq)), str(claim.get("hash", h))
+    if not problems:
+        if cseq < hseq:
+            problems.append(f"设备审计链变短：总部已有第 {hseq} 条，设备只报到第 {cseq} 条（被重置或改写）")
+        elif cseq == seq and chash != h:
+            problems.append(f"设备报告的审计链头（第 {cseq} 条）与其内容不符（被改写）")
+    status = "ok"
+    if problems:
+        status = "flagged"
+        conn.execute(D.audit_alerts.insert().values(device_id=device_id, kind="audit_chain",
+                                                    detail="；".join(problems), at=now_iso()))
+        seq, h = cseq, chash  # re-anchor on the device's claim so later pushes can continue
+    D.upsert(conn, H, {"device_id": device_id, "seq": seq, "hash": h,
+                       "status": status if problems or not head else (head.status if head.status != "ok" else "ok"),
+                       "detail": "；".join(problems) if problems else (head.detail if head else None),
+                       "updated_at": now_iso()}, ["device_id"])
+    return {"seq": seq, "hash": h, "status": status, "problems": problems}
+
+
+def audit_head(engine: Engine, device_id: str) -> dict[str, Any]:
+    with engine.connect() as conn:
+        r = conn.execute(sa.select(D.audit_heads).where(D.audit_heads.c.device_id == device_id)).first()
+    return {"seq": r.seq, "hash": r.hash, "status": r.status} if r else {"seq": 0, "hash": GENESIS, "status": "ok"}
+
+
+# -- pull ----------------------------------------------------------------------------------------
+def changes_page(engine: Engine, device: Device, since: int, limit: int) -> dict[str, Any]:
+    C = D.changes
+    q = (sa.select(C).where(C.c.seq > since, sa.or_(C.c.audience.is_(None), C.c.audience == device.inspector_id))
+         .order_by(C.c.seq).limit(limit + 1))
+    with engine.connect() as conn:
+        rows = conn.execute(q).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    out = [{"seq": r.seq, "entity": r.entity, "entity_id": r.entity_id, "op": r.op,
+            "data": json.loads(r.data) if r.op == "upsert" else None} for r in rows]
+    return {"changes": out, "cursor": rows[-1].seq if rows else since, "more": more}
+
+
+# -- admin actions that feed the pull log -------------------------------------------------------------
+def upsert_entity(conn: Connection, entity: str, row: dict[str, Any], *, audience: list[str] | None = None,
+                  publish: bool = True) -> None:
+    """HQ-side write of a pulled entity (directory row, task, decision…) plus its change-log row."""
+    table = ENTITY_TABLES[entity]
+    vals = split_row(table, row)
+    vals.setdefault("received_at", now_iso())
+    if entity == "checklist_version":
+        _insert_ignore(conn, table, vals)  # versions are immutable
+    else:
+        D.upsert(conn, table, vals, ["id"])
+    if publish:
+        rec = conn.execute(sa.select(table).where(table.c.id == row["id"])).first()
+        D.add_change(conn, entity, row["id"], join_row(table, rec), audience)
+
+
+def _insert_ignore(conn: Connection, table: sa.Table, vals: dict[str, Any]) -> None:
+    if conn.execute(sa.select(table.c.id).where(table.c.id == vals["id"])).first() is None:
+        conn.execute(table.insert().values(**vals))
+
+
+def task_audience(task: dict[str, Any]) -> list[str] | None:
+    ids = task.get("inspector_ids")
+    ids = json.loads(ids) if isinstance(ids, str) else ids
+    return list(ids) if ids else None
+
+
+def save_task(engine: Engine, task: dict[str, Any]) -> None:
+    with D.write(engine) as conn:
+        upsert_entity(conn, "task", task, audience=task_audience(task))
+
+
+def decide_rectification(engine: Engine, rect_id: str, status: str, *, reinspection_task: dict[str, Any] | None = None,
+                         note: str | None = None) -> dict[str, Any]:
+    """HQ's decision on a rectification (and an optional 复查 task), published to the inspectors concerned."""
+    R = D.rectifications
+    with D.write(engine) as conn:
+        rec = conn.execute(sa.select(R).where(R.c.id == rect_id)).first()
+        if rec is None:
+            raise HQError(404, "not_found", f"没有整改记录 {rect_id}")
+        row = join_row(R, rec)
+        insp = conn.execute(sa.select(D.inspections.c.inspector_ids).where(
+            D.inspections.c.id == rec.inspection_id)).first()
+        audience = task_audience({"inspector_ids": insp.inspector_ids}) if insp else None
+        pusher = conn.execute(sa.select(D.devices.c.inspector_id).where(D.devices.c.id == rec.device_id)).first()
+        if audience is not None and pusher and pusher.inspector_id and pusher.inspector_id not in audience:
+            audience.append(pusher.inspector_id)  # the laptop that sent it hears back too
+        if reinspection_task:
+            upsert_entity(conn, "task", reinspection_task, audience=task_audience(reinspection_task) or audience)
+            row["reinspection_task_id"] = reinspection_task["id"]
+        row["status"] = status
+        row["updated_at"] = now_iso()
+        if status != "待整改":
+            row.setdefault("closed_at", now_iso())
+        upsert_entity(conn, "rectification", row, audience=audience)
+        return row
+
+
+# -- export (canonical dumps; the console reads the same shapes) ----------------------------------------
+def export_entity(conn: Connection, entity: str, entity_id: str) -> dict[str, Any] | None:
+    """An entity as the laptop sent it: ``{"row": …}``, for inspections with answers, findings and children."""
+    table = ENTITY_TABLES[entity]
+    rec = conn.execute(sa.select(table).where(table.c.id == entity_id)).first()
+    if rec is None:
+        return None
+    if entity != "inspection":
+        return {"row": join_row(table, rec)}
+    A, F, IC = D.answers, D.findings, D.inspection_children
+    answers = [{k: v for k, v in join_row(A, r).items() if k != "inspection_id"} for r in conn.execute(
+        sa.select(A).where(A.c.inspection_id == entity_id).order_by(A.c.checklist_version_id, A.c.item_id)).all()]
+    fnds = [join_row(F, r) for r in conn.execute(sa.select(F).where(F.c.inspection_id == entity_id)
+                                                 .order_by(F.c.id)).all()]
+    kids: dict[str, list[Any]] = {}
+    for r in conn.execute(sa.select(IC).where(IC.c.inspection_id == entity_id)
+                          .order_by(IC.c.kind, IC.c.child_id)).all():
+        kids.setdefault(r.kind, []).append(json.loads(r.data))
+    return {"row": join_row(table, rec), "answers": answers, "findings": fnds, "children": kids}
+
+
+def device_entities(engine: Engine, device_id: str) -> dict[tuple[str, str], dict[str, Any] | None]:
+    """Everything a device pushed, keyed by (entity, id): the HQ side of a canonical comparison."""
+    out: dict[tuple[str, str], dict[str, Any] | None] = {}
+    with engine.connect() as conn:
+        for entity, table in ENTITY_TABLES.items():
+            for r in conn.execute(sa.select(table.c.id).where(table.c.device_id == device_id)).all():
+                out[(entity, r.id)] = export_entity(conn, entity, r.id)
+    return out

@@ -1,0 +1,468 @@
+"""Enrolment and sync: push the outbox (blobs first, resumable), send the audit chain,
+pull HQ's change log. Every step is safe to interrupt: an op is marked sent only when HQ
+says applied/duplicate; its body is frozen at first attempt so a retry is byte-identical;
+a pulled page and its cursor commit together.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable
+
+import httpx
+
+from inspector.errors import SyncError
+from inspector.store import Store
+from inspector.sync import serialize as S
+from inspector.sync.http import NOTHING_LOST, HQClient, HQRefused
+from inspector.util import dumps, now_iso, sha256_hex
+
+Progress = Callable[[dict[str, Any]], None]
+HELD = ("conflict", "rejected")          # stay unsent until someone resolves them
+PULL_TABLES = {"institution": "institutions", "inspector": "inspectors", "checklist_version": "checklist_versions",
+               "task": "tasks", "draw": "draws", "rectification": "rectifications"}
+IMMUTABLE = {"checklist_versions", "draws"}
+NATURAL_KEYS = {"institutions": "credit_code", "inspectors": "badge_no"}
+BATCH_OPS = 100
+AUDIT_BATCH = 500
+
+
+@dataclass
+class SyncReport:
+    ok: bool = True
+    pushed: int = 0                 # ops HQ applied now
+    duplicates: int = 0             # ops HQ had already applied (a retry)
+    held: list[dict[str, Any]] = field(default_factory=list)   # conflicts / refusals / unknown types
+    blobs_uploaded: int = 0
+    bytes_uploaded: int = 0
+    pulled: int = 0
+    pull_skipped: int = 0
+    audit: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    seconds: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def text(self) -> str:
+        lines = [f"推送 {self.pushed} 条记录（重复确认 {self.duplicates}），上传文件 {self.blobs_uploaded} 个"
+                 f"（{self.bytes_uploaded / 1e6:.1f} MB），拉取 {self.pulled} 条"
+                 + (f"（{self.pull_skipped} 条因本机有未推送的修改而暂不覆盖）" if self.pull_skipped else "")
+                 + f"，用时 {self.seconds:.1f} 秒"]
+        if self.audit.get("status") == "flagged":
+            lines.append("警告：总部发现本机审计链有缺口或被改写：" + "；".join(self.audit.get("problems") or []))
+        for h in self.held:
+            lines.append(f"未推送：{h['entity']} {h['entity_id']}：{h.get('error') or h.get('status')}")
+        lines.append(f"同步失败：{self.error}" if self.error else "同步完成。")
+        return "\n".join(lines)
+
+
+# -- enrolment -------------------------------------------------------------------------------------
+def enrolment(store: Store) -> dict[str, Any] | None:
+    return store.one("SELECT * FROM sync_enrolment WHERE id = 1")
+
+
+def enrol(store: Store, hq_url: str, code: str, *, badge_no: str | None = None, passphrase: str | None = None,
+          device_name: str | None = None, transport: httpx.BaseTransport | None = None) -> dict[str, Any]:
+    """Enrol this laptop: device token, HQ-issued certificate for the inspector's key, number blocks."""
+    from inspector import keys, numbering
+
+    home = store.home
+    badge = badge_no or _only_badge(home)
+    if not keys.has_key(home, badge):
+        if not passphrase:
+            raise SyncError(f"执法证号 {badge} 在本机还没有签名密钥；请先创建密钥，或用 --passphrase 设定签名口令后再登记")
+        r = store.one("SELECT name, unit FROM inspectors WHERE badge_no = ?", (badge,))
+        keys.create_inspector_key(home, badge, (r or {}).get("name") or badge, passphrase, unit=(r or {}).get("unit"))
+    body = {"code": code, "badge_no": badge, "public_key_pem": keys.public_key_pem(home, badge).decode(),
+            "qr_public_key_pem": keys.device_public_pem(home).decode(), "device_name": device_name}
+    with HQClient(hq_url, transport=transport) as api:
+        resp = api.post("/api/v1/enrol", "设备登记", json=body)
+    keys.install_hq_certificate(home, badge, resp["cert_pem"].encode(), resp["ca_pem"].encode())
+    with store.tx() as db:
+        db.execute("INSERT OR REPLACE INTO sync_enrolment (id, hq_url, device_id, token, badge_no, inspector_id,"
+                   " hq_ca_sha256, enrolled_at) VALUES (1, ?, ?, ?, ?, ?, ?, ?)",
+                   (hq_url.rstrip("/"), resp["device_id"], resp["token"], badge, resp["inspector"].get("id"),
+                    sha256_hex(resp["ca_pem"].encode()), now_iso()))
+        db.execute("UPDATE sync_state SET pull_cursor = 0, hq_audit_seq = 0, hq_audit_hash = NULL,"
+                   " hq_audit_status = NULL WHERE id = 1")
+        for kind, prefix in (resp.get("hq", {}).get("doc_prefixes") or {}).items():
+            store.set_meta(f"doc_prefix.{kind}", prefix)
+        for b in resp.get("doc_blocks") or []:
+            numbering.install_block(store, b["agency"], int(b["year"]), int(b["first"]), int(b["last"]), "hq")
+        store.set_meta("enrolled", "1")
+        store.log("device", resp["device_id"], "enrol", {"hq_url": hq_url, "badge_no": badge}, push=False)
+    return {"device_id": resp["device_id"], "badge_no": badge, "inspector": resp["inspector"],
+            "doc_blocks": resp.get("doc_blocks") or [], "hq_url": hq_url}
+
+
+def _only_badge(home: Any) -> str:
+    from inspector import keys
+
+    d = keys.keys_dir(home)
+    found = [p.name for p in d.iterdir() if p.is_dir() and (p / "key.pem").exists()] if d.exists() else []
+    if len(found) != 1:
+        raise SyncError("请用 --badge 指明执法证号" + (f"（本机有 {len(found)} 把签名密钥）" if found else ""))
+    return found[0]
+
+
+def client_for(store: Store, transport: httpx.BaseTransport | None = None) -> HQClient:
+    e = enrolment(store)
+    if e is None:
+        raise SyncError("本机还没有在总部登记；请先运行 inspector enrol --hq 地址 --code 登记码")
+    return HQClient(e["hq_url"], e["token"], transport=transport)
+
+
+# -- sync --------------------------------------------------------------------------------------------
+def sync(store: Store, *, transport: httpx.BaseTransport | None = None, progress: Progress | None = None,
+         pull: bool = True, push: bool = True) -> SyncReport:
+    """Push, then pull, then send the audit entries the pull added. Never raises for network
+    trouble: the report says what failed (and nothing local is lost)."""
+    rep = SyncReport()
+    t0 = time.perf_counter()
+    prog = progress or (lambda _e: None)
+    api = client_for(store, transport)
+    with store.tx() as db:
+        run_id = db.execute("INSERT INTO sync_runs (started_at) VALUES (?)", (now_iso(),)).lastrowid
+        db.execute("UPDATE sync_state SET last_attempt_at = ? WHERE id = 1", (now_iso(),))
+    try:
+        st = api.get("/api/v1/sync/state", "读取总部同步状态")
+        _set_audit(store, st["audit"])
+        rep.audit = st["audit"]
+        limits = st.get("limits") or {}
+        if push:
+            _push(store, api, rep, prog, limits)
+        if pull:
+            _pull(store, api, rep, prog)
+            _push_audit_only(store, api, rep)
+    except SyncError as e:
+        rep.ok = False
+        rep.error = str(e) if NOTHING_LOST in str(e) or "没有丢失" in str(e) else f"{e}；{NOTHING_LOST}"
+    except (KeyError, TypeError, ValueError, httpx.InvalidURL) as e:
+        rep.ok = False
+        rep.error = f"同步中断：总部的回答无法理解或地址无效（{type(e).__name__}: {e}）；{NOTHING_LOST}"
+    finally:
+        api.close()
+        rep.bytes_uploaded = api.bytes_sent
+        rep.seconds = time.perf_counter() - t0
+        with store.tx() as db:
+            db.execute("UPDATE sync_runs SET finished_at = ?, ok = ?, summary = ? WHERE id = ?",
+                       (now_iso(), int(rep.ok), dumps(rep.to_json()), run_id))
+            db.execute("UPDATE sync_state SET last_error = ?" + (", last_ok_at = ?" if rep.ok else "") + " WHERE id = 1",
+                       (rep.error, now_iso()) if rep.ok else (rep.error,))
+    return rep
+
+
+def _set_audit(store: Store, a: dict[str, Any]) -> None:
+    with store.tx() as db:
+        db.execute("UPDATE sync_state SET hq_audit_seq = ?, hq_audit_hash = ?, hq_audit_status = ? WHERE id = 1",
+                   (int(a.get("seq", 0)), a.get("hash"), a.get("status")))
+
+
+def _audit_segment(store: Store) -> dict[str, Any]:
+    seq = int(store.scalar("SELECT hq_audit_seq FROM sync_state WHERE id = 1") or 0)
+    rows = store.rows("SELECT * FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?", (seq, AUDIT_BATCH))
+    for r in rows:
+        r["payload"] = json.loads(r["payload"])
+    hseq, hhash = store.audit_head()
+    return {"head": {"seq": hseq, "hash": hhash}, "entries": rows}
+
+
+def _candidates(store: Store, after: int) -> list[dict[str, Any]]:
+    return store.rows(
+        "SELECT * FROM outbox WHERE sent_at IS NULL AND seq > ? AND (result IS NULL OR"
+        f" json_extract(result, '$.status') NOT IN ({', '.join('?' * len(HELD))})) ORDER BY seq LIMIT ?",
+        (after, *HELD, BATCH_OPS))
+
+
+def _prepare(store: Store, op: dict[str, Any], rep: SyncReport) -> dict[str, Any] | None:
+    """The op's body; frozen into the outbox row at its first attempt (retries send the same bytes)."""
+    with store.tx() as db:
+        cur = store.one("SELECT attempts, payload FROM outbox WHERE op_id = ?", (op["op_id"],))
+        if cur and cur["attempts"] > 0:
+            body = json.loads(cur["payload"])
+            db.execute("UPDATE outbox SET attempts = attempts + 1 WHERE op_id = ?", (op["op_id"],))
+        else:
+            try:
+                body = S.serialize(store, op["entity"], op["entity_id"])
+            except S.UnknownEntity:
+                res = {"status": "unknown_entity", "error": f"未知的实体类型 {op['entity']!r}，本机无法推送（保留在待推送队列中）"}
+                db.execute("UPDATE outbox SET result = ? WHERE op_id = ?", (dumps(res), op["op_id"]))
+                rep.held.append({"entity": op["entity"], "entity_id": op["entity_id"], **res})
+                return None
+            db.execute("UPDATE outbox SET payload = ?, attempts = 1 WHERE op_id = ?", (dumps(body), op["op_id"]))
+    return {"op_id": op["op_id"], "entity": op["entity"], "entity_id": op["entity_id"], **body}
+
+
+def _push(store: Store, api: HQClient, rep: SyncReport, prog: Progress, limits: dict[str, Any]) -> None:
+    max_body = int(limits.get("max_body") or 8 << 20)
+    chunk = min(int(limits.get("chunk_size") or 4 << 20), max_body // 2)
+    total = int(store.scalar("SELECT count(*) FROM outbox WHERE sent_at IS NULL") or 0)
+    done = 0
+    after = 0
+    while True:
+        ops = _candidates(store, after)
+        if not ops:
+            break
+        after = ops[-1]["seq"]
+        bodies: list[dict[str, Any]] = []
+        size = 0
+        for op in ops:
+            b = _prepare(store, op, rep)
+            if b is None:
+                continue
+            n = len(dumps(b).encode())
+            if bodies and size + n > max_body // 2:
+                _send(store, api, bodies, rep, prog, chunk)
+                done += len(bodies)
+                prog({"phase": "push", "records": done, "records_total": total, "bytes": api.bytes_sent})
+                bodies, size = [], 0
+            bodies.append(b)
+            size += n
+        if bodies:
+            _send(store, api, bodies, rep, prog, chunk)
+            done += len(bodies)
+        prog({"phase": "push", "records": done, "records_total": total, "bytes": api.bytes_sent})
+    _push_audit_only(store, api, rep)
+
+
+def _push_audit_only(store: Store, api: HQClient, rep: SyncReport) -> None:
+    """Send what is left of the audit chain (pushes carry at most AUDIT_BATCH entries)."""
+    for _ in range(10000):
+        seg = _audit_segment(store)
+        st = store.one("SELECT hq_audit_seq, hq_audit_hash FROM sync_state WHERE id = 1") or {}
+        if not seg["entries"] and (seg["head"]["seq"], seg["head"]["hash"]) == (st.get("hq_audit_seq"),
+                                                                                 st.get("hq_audit_hash")):
+            return
+        r = api.post("/api/v1/push", "上传审计链", json={"ops": [], "audit": seg})
+        _after_audit(store, r["audit"], rep)
+        if not seg["entries"]:
+            return
+
+
+def _after_audit(store: Store, a: dict[str, Any], rep: SyncReport) -> None:
+    _set_audit(store, a)
+    if a.get("status") == "flagged" or rep.audit.get("status") != "flagged":
+        rep.audit = a
+
+
+def _send(store: Store, api: HQClient, bodies: list[dict[str, Any]], rep: SyncReport, prog: Progress,
+          chunk: int) -> None:
+    root = store.home / "blobs"
+    keep = []
+    for b in bodies:  # an op whose file is gone from this laptop cannot be completed: hold it, go on
+        gone = [s for s in b.get("blobs") or [] if not (root / s[:2] / s[2:4] / s).is_file()]
+        if gone:
+            held = {"status": "rejected", "error": f"本机缺少文件 {', '.join(g[:12] for g in gone)}…，该记录暂不推送"}
+            with store.tx() as db:
+                db.execute("UPDATE outbox SET result = ? WHERE op_id = ?", (dumps(held), b["op_id"]))
+            rep.held.append({"entity": b["entity"], "entity_id": b["entity_id"], **held})
+        else:
+            keep.append(b)
+    bodies = keep
+    if not bodies:
+        return
+    shas = list(dict.fromkeys(s for b in bodies for s in b.get("blobs") or []))
+    if shas:
+        _upload(store, api, shas, prog, chunk, rep)
+    for attempt in range(3):
+        r = api.post("/api/v1/push", "推送记录", json={"ops": bodies, "audit": _audit_segment(store)})
+        _after_audit(store, r["audit"], rep)
+        retry: list[dict[str, Any]] = []
+        missing: list[str] = []
+        with store.tx() as db:
+            for b, res in zip(bodies, r["results"]):
+                st = res.get("status")
+                if st in ("applied", "duplicate"):
+                    db.execute("UPDATE outbox SET sent_at = ?, result = ? WHERE op_id = ? AND sent_at IS NULL",
+                               (now_iso(), dumps(res), b["op_id"]))
+                    rep.pushed += st == "applied"
+                    rep.duplicates += st == "duplicate"
+                elif st == "missing_blobs":
+                    retry.append(b)
+                    missing.extend(res.get("missing") or [])
+                else:
+                    held = {"status": "conflict" if st == "conflict" else "rejected", "hq": res,
+                            "error": res.get("error")}
+                    db.execute("UPDATE outbox SET result = ? WHERE op_id = ?", (dumps(held), b["op_id"]))
+                    rep.held.append({"entity": b["entity"], "entity_id": b["entity_id"], **held})
+        if not retry:
+            return
+        _upload(store, api, list(dict.fromkeys(missing)), prog, chunk, rep)
+        bodies = retry
+    raise SyncError(f"推送记录失败：总部仍缺少文件 {', '.join(s[:12] for s in missing[:5])}…；{NOTHING_LOST}")
+
+
+def _upload(store: Store, api: HQClient, shas: list[str], prog: Progress, chunk: int, rep: SyncReport) -> None:
+    """Upload what HQ lacks, each from the offset HQ already holds."""
+    root = store.home / "blobs"
+    state = api.post("/api/v1/blobs/check", "检查总部已有的文件", json={"shas": shas})["blobs"]
+    for sha in shas:
+        st = state.get(sha) or {"complete": False, "offset": 0}
+        if st["complete"]:
+            continue
+        path = root / sha[:2] / sha[2:4] / sha
+        if not path.is_file():
+            raise SyncError(f"上传文件失败：本机缺少文件 {path}；该记录暂不推送。{NOTHING_LOST}")
+        size = path.stat().st_size
+        offset = int(st["offset"])
+        busy = 0
+        with open(path, "rb") as f:
+            while True:
+                f.seek(offset)
+                data = f.read(chunk)
+                api.bytes_sent += len(data)
+                try:
+                    r = api.request("PATCH", f"/api/v1/blobs/{sha}", f"上传文件 {sha[:12]}…",
+                                    params={"offset": offset, "total": size}, content=data,
+                                    headers={"Content-Type": "application/octet-stream"})
+                except HQRefused as e:
+                    if e.code == "blob_exists":
+                        break
+                    if e.code == "offset_mismatch":
+                        offset = int(e.body.get("offset", 0))
+                        continue
+                    if e.code == "upload_busy" and busy < 3:  # a dropped earlier attempt still holds it
+                        busy += 1
+                        continue
+                    raise
+                offset = int(r.get("offset", offset + len(data)))
+                prog({"phase": "upload", "bytes": api.bytes_sent, "blob": sha})
+                if r.get("complete"):
+                    rep.blobs_uploaded += 1
+                    break
+                if offset >= size:
+                    raise SyncError(f"上传文件 {sha[:12]}… 失败：总部未确认完整；{NOTHING_LOST}")
+
+
+# -- pull ------------------------------------------------------------------------------------------
+def _pull(store: Store, api: HQClient, rep: SyncReport, prog: Progress) -> None:
+    while True:
+        cursor = int(store.scalar("SELECT pull_cursor FROM sync_state WHERE id = 1") or 0)
+        page = api.get("/api/v1/changes", "拉取总部数据", params={"since": cursor})
+        changes = page.get("changes") or []
+        with store.tx() as db:
+            db.execute("PRAGMA defer_foreign_keys = ON")
+            applied = skipped = 0
+            for ch in changes:
+                if _apply_change(store, ch):
+                    applied += 1
+                else:
+                    skipped += 1
+            _check_references(store, {PULL_TABLES.get(c["entity"]) for c in changes} - {None})
+            db.execute("UPDATE sync_state SET pull_cursor = ? WHERE id = 1 AND pull_cursor = ?",
+                       (int(page["cursor"]), cursor))
+            if changes:
+                store.log("sync", "pull", "pull", {"from": cursor, "to": int(page["cursor"]), "applied": applied,
+                                                   "skipped": skipped}, push=False)
+        rep.pulled += applied
+        rep.pull_skipped += skipped
+        prog({"phase": "pull", "records": rep.pulled})
+        if not page.get("more") or not changes:
+            return
+
+
+def _check_references(store: Store, tables: set[str | None]) -> None:
+    """Refuse (and so roll back) a page whose rows point at rows nobody has; checked before COMMIT."""
+    for t in sorted(t for t in tables if t):
+        bad = store.rows(f"PRAGMA foreign_key_check({t})")
+        if bad:
+            b = bad[0]
+            rid = store.scalar(f"SELECT id FROM {t} WHERE rowid = ?", (b["rowid"],))
+            raise SyncError(f"拉取总部数据失败：{t} {rid} 引用的 {b['parent']} 不存在（共 {len(bad)} 处）；"
+                            f"这一页没有应用，{NOTHING_LOST}")
+
+
+_cols_cache: dict[tuple[str, str], list[str]] = {}
+
+
+def _columns(store: Store, table: str) -> list[str]:
+    key = (str(store.path), table)
+    if key not in _cols_cache:
+        _cols_cache[key] = [r["name"] for r in store.rows(f"PRAGMA table_info({table})")]
+    return _cols_cache[key]
+
+
+def _apply_change(store: Store, ch: dict[str, Any]) -> bool:
+    """Apply one pulled change; False when a local unsent change to the same entity wins."""
+    entity, eid = ch["entity"], ch["entity_id"]
+    table = PULL_TABLES.get(entity)
+    if table is None or not S.table_exists(store, table):
+        return True  # nothing of ours to update (a newer HQ); the cursor moves on
+    unsent = store.scalar("SELECT 1 FROM outbox WHERE entity = ? AND entity_id = ? AND sent_at IS NULL LIMIT 1",
+                          (entity, eid))
+    if unsent:
+        store.conn.execute("INSERT INTO sync_pull_skipped (change_seq, entity, entity_id, reason, data, at)"
+                           " VALUES (?, ?, ?, ?, ?, ?)", (ch["seq"], entity, eid, "本机有未推送的修改",
+                                                          dumps(ch.get("data")), now_iso()))
+        return False
+    if ch.get("op") == "delete":
+        store.conn.execute(f"DELETE FROM {table} WHERE id = ?", (eid,))
+        return True
+    cols = _columns(store, table)
+    row = {k: v for k, v in (ch.get("data") or {}).items() if k in cols}
+    row["id"] = eid
+    nk = NATURAL_KEYS.get(table)
+    if nk and row.get(nk) is not None:
+        other = store.scalar(f"SELECT id FROM {table} WHERE {nk} = ? AND id <> ?", (row[nk], eid))
+        if other:
+            _rekey(store, table, other, eid)
+    names = list(row)
+    sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})"
+    if table in IMMUTABLE:
+        sql = sql.replace("INSERT INTO", "INSERT OR IGNORE INTO", 1)
+    else:
+        sets = ", ".join(f"{c} = excluded.{c}" for c in names if c != "id")
+        sql += f" ON CONFLICT(id) DO UPDATE SET {sets}" if sets else " ON CONFLICT(id) DO NOTHING"
+    store.conn.execute(sql, [row[c] for c in names])
+    return True
+
+
+REFERENCING = {"tasks": "task", "inspections": "inspection", "rectifications": "rectification"}
+
+
+def _rekey(store: Store, table: str, old: str, new: str) -> None:
+    """A directory row imported locally gets HQ's id (same credit code / badge); the rows that
+    pointed at it follow, and are queued so HQ gets them with the new id too."""
+    c = store.conn
+    c.execute(f"UPDATE {table} SET id = ? WHERE id = ?", (new, old))
+    touched: list[tuple[str, str]] = []
+    if table == "institutions":
+        for t in REFERENCING:
+            ids = [r["id"] for r in store.rows(f"SELECT id FROM {t} WHERE institution_id = ?", (old,))]
+            c.execute(f"UPDATE {t} SET institution_id = ? WHERE institution_id = ?", (new, old))
+            touched += [(t, i) for i in ids]
+    else:
+        for t in ("tasks", "inspections"):
+            ids = [r["id"] for r in store.rows(f"SELECT id FROM {t} WHERE instr(inspector_ids, ?)", (f'"{old}"',))]
+            c.execute(f"UPDATE {t} SET inspector_ids = replace(inspector_ids, ?, ?) WHERE instr(inspector_ids, ?)",
+                      (f'"{old}"', f'"{new}"', f'"{old}"'))
+            touched += [(t, i) for i in ids]
+        ids = [r["id"] for r in store.rows("SELECT id FROM inspections WHERE recorder_id = ?", (old,))]
+        c.execute("UPDATE inspections SET recorder_id = ? WHERE recorder_id = ?", (new, old))
+        touched += [("inspections", i) for i in ids]
+    for t, i in dict.fromkeys(touched):
+        store.log(REFERENCING[t], i, "rekey", {"table": table, "old": old, "new": new})
+
+
+# -- status ------------------------------------------------------------------------------------------
+def status(store: Store) -> dict[str, Any]:
+    e = enrolment(store)
+    st = store.one("SELECT * FROM sync_state WHERE id = 1") or {}
+    unsent = store.scalar("SELECT count(*) FROM outbox WHERE sent_at IS NULL") or 0
+    held = store.rows("SELECT entity, entity_id, result FROM outbox WHERE sent_at IS NULL AND result IS NOT NULL"
+                      " ORDER BY seq")
+    seq, _h = store.audit_head()
+    return {
+        "enrolled": e is not None,
+        "hq_url": e["hq_url"] if e else None, "device_id": e["device_id"] if e else None,
+        "badge_no": e["badge_no"] if e else None,
+        "unsent": unsent, "held": [{"entity": h["entity"], "entity_id": h["entity_id"], **json.loads(h["result"])}
+                                   for h in held],
+        "pull_cursor": st.get("pull_cursor"), "audit_local_seq": seq, "audit_hq_seq": st.get("hq_audit_seq"),
+        "audit_hq_status": st.get("hq_audit_status"),
+        "last_ok_at": st.get("last_ok_at"), "last_attempt_at": st.get("last_attempt_at"),
+        "last_error": st.get("last_error"),
+        "pull_skipped": store.scalar("SELECT count(*) FROM sync_pull_skipped") or 0,
+    }
