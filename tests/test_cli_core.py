@@ -42,3 +42,22 @@ def test_status_counts_and_audit_verify(home: Path) -> None:
 def test_unknown_command_is_an_error(home: Path) -> None:
     r = cli("no-such-command", home=home)
     assert r.returncode != 0 and "invalid choice" in r.stderr
+
+
+def test_every_command_prints_its_help() -> None:
+    """argparse formats help lazily: a stray % in one command's help broke ``inspector --help``."""
+    import argparse
+
+    from inspector.cli import build_parser
+    from inspector.hq.cli import build_parser as hq_parser
+
+    def walk(p: argparse.ArgumentParser) -> int:
+        assert p.format_help()
+        n = 1
+        for a in p._actions:
+            if isinstance(a, argparse._SubParsersAction):
+                n += sum(walk(sp) for sp in a.choices.values())
+        return n
+
+    assert walk(build_parser()) > 15
+    assert walk(hq_parser()) > 8

@@ -145,3 +145,31 @@ def test_exports_are_real_files_with_the_pinned_numbers(clients):
         assert r.status_code == 200 and r.content[:5] == b"%PDF-", url
     page = v.get("/console/progress/1/1/recovered" + q).text
     assert "15,000.00" in page and "伪造电工班考勤骗取培训补贴" in page
+
+
+def test_staff_command_adds_lists_and_disables_console_accounts(tmp_path):
+    import subprocess
+    import sys
+
+    from inspector.hq import db as D
+    from inspector.hq.config import HQConfig
+    from inspector.hq.console import auth
+
+    def hq(*a: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "inspector.hq.cli", "--home", str(tmp_path / "hq"), "--json", *a],
+                              capture_output=True, text=True)
+
+    assert hq("init", "--password", "admin-pass-1").returncode == 0
+    r = hq("staff", "add", "wang", "--role", "reviewer", "--name", "王审核")
+    assert r.returncode == 0, r.stderr
+    pw = json.loads(r.stdout)["password"]
+    assert pw and len(pw) >= 8  # generated and shown once
+    assert hq("staff", "add", "wang", "--role", "viewer").returncode == 2  # username taken
+    r = hq("staff", "add", "li", "--role", "viewer", "--password", "short")
+    assert r.returncode == 2 and "8" in r.stderr
+    rows = json.loads(hq("staff", "list").stdout)
+    assert [(x["username"], x["role"]) for x in rows] == [("admin", "admin"), ("wang", "reviewer")]
+    engine = D.make_engine(HQConfig.load(str(tmp_path / "hq")).url)
+    assert auth.login(engine, "wang", pw)
+    assert hq("staff", "disable", "wang").returncode == 0
+    assert auth.login(engine, "wang", pw) is None

@@ -8,7 +8,7 @@ from inspector.cli import emit
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("sample-trainees", help="学员花名册抽样（抽取 10%，其中 10% 电话或实地核实）")
+    p = sub.add_parser("sample-trainees", help="学员花名册抽样（抽取 10%%，其中 10%% 电话或实地核实）")
     p.add_argument("roster", help="花名册 XLSX / CSV：姓名, 身份证号, 培训职业工种, 联系电话[, 班级, 证书编号]")
     p.add_argument("--seed", required=True, help="随机种子（公开、可复核）")
     p.add_argument("--show-id", action="store_true", help="显示完整身份证号和电话（默认脱敏）")

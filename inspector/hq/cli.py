@@ -8,6 +8,7 @@
     inspector-hq checklists publish [DIR]
     inspector-hq draw --seed SEED [...]
     inspector-hq rectification decide ID STATUS
+    inspector-hq staff add USER --role admin|reviewer|viewer | list | disable USER
 """
 from __future__ import annotations
 
@@ -126,6 +127,52 @@ def cmd_rectification(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_staff(args: argparse.Namespace) -> int:
+    import secrets
+
+    import sqlalchemy as sa
+
+    from inspector.hq import console_db as C
+    from inspector.hq import db as D
+    from inspector.hq.console import auth
+    from inspector.util import now_iso
+
+    engine = _engine(args)
+    if args.action == "list":
+        with engine.connect() as conn:
+            rows = [dict(r._mapping) for r in conn.execute(
+                sa.select(D.staff.c.username, D.staff.c.name, D.staff.c.role, D.staff.c.disabled_at)
+                .order_by(D.staff.c.username))]
+        lines = ["\t".join([r["username"], r["name"] or "", r["role"]] + (["已停用"] if r["disabled_at"] else []))
+                 for r in rows]
+        _out(args, rows, "\n".join(lines) or "（无）")
+        return 0
+    if not args.user:
+        raise InspectorError("请给出用户名")
+    if args.action == "disable":
+        with engine.begin() as conn:
+            n = conn.execute(D.staff.update().where(D.staff.c.username == args.user)
+                             .values(disabled_at=now_iso())).rowcount
+            conn.execute(C.console_sessions.update().where(C.console_sessions.c.staff_id.in_(
+                sa.select(D.staff.c.id).where(D.staff.c.username == args.user)))
+                .where(C.console_sessions.c.ended_at.is_(None)).values(ended_at=now_iso()))
+        if not n:
+            raise InspectorError(f"没有用户 {args.user}")
+        _out(args, {"username": args.user, "disabled": True}, f"已停用 {args.user}，其登录会话已失效")
+        return 0
+    if not args.role:
+        raise InspectorError("请用 --role 指定角色：admin、reviewer 或 viewer")
+    password = args.password or secrets.token_urlsafe(12)
+    try:
+        auth.add_staff(engine, args.user, password, args.role, args.name)
+    except ValueError as e:
+        raise InspectorError(str(e)) from None
+    shown = None if args.password else password
+    _out(args, {"username": args.user, "role": args.role, "password": shown},
+         f"已添加 {args.user}（{args.role}）" + (f"\n初始口令：{shown}（只显示这一次）" if shown else ""))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="inspector-hq", description="现场检查 — 总部服务")
     p.add_argument("--home", help="总部数据目录（默认 INSPECTOR_HQ_HOME 或用户数据目录）")
@@ -191,6 +238,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("id")
     s.add_argument("status", choices=["待整改", "已按期整改", "逾期整改", "拒不整改或敷衍整改"])
     s.set_defaults(func=cmd_rectification)
+
+    s = sub.add_parser("staff", help="总部控制台账号：添加、列出、停用")
+    s.add_argument("action", choices=["add", "list", "disable"])
+    s.add_argument("user", nargs="?", help="用户名")
+    s.add_argument("--role", choices=["admin", "reviewer", "viewer"])
+    s.add_argument("--name", help="姓名")
+    s.add_argument("--password", help="口令（至少 8 位；默认随机生成并显示一次）")
+    s.set_defaults(func=cmd_staff)
     return p
 
 

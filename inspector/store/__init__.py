@@ -134,7 +134,16 @@ class Store:
                 raise
             else:
                 self._depth -= 1
-                self.conn.execute("COMMIT" if outer else f"RELEASE {sp}")
+                if not outer:
+                    self.conn.execute(f"RELEASE {sp}")
+                    return
+                try:
+                    self.conn.execute("COMMIT")
+                except BaseException:
+                    # a failed COMMIT (disk full, I/O error) must not leave the connection mid-transaction
+                    if self.conn.in_transaction:
+                        self.conn.execute("ROLLBACK")
+                    raise
 
     # -- reads --------------------------------------------------------------
     def rows(self, sql: str, params: Any = ()) -> list[dict[str, Any]]:
