@@ -222,6 +222,18 @@ def draw_tasks(store: Any, draw_id: str) -> list[dict[str, Any]]:
     return [_decode(r) for r in rows]  # type: ignore[misc]
 
 
+def list_tasks(store: Any, status: str | None = None) -> list[dict[str, Any]]:
+    """Every task this laptop holds, whatever made it (a draw, an ad hoc visit, an HQ re-inspection)."""
+    sql = ("SELECT t.*, i.name AS institution_name, i.credit_code, i.county FROM tasks t"
+           " LEFT JOIN institutions i ON i.id = t.institution_id")
+    params: tuple[Any, ...] = ()
+    if status:
+        sql += " WHERE t.status = ?"
+        params = (status,)
+    rows = store.rows(sql + " ORDER BY t.due_to IS NULL, t.due_to, i.county, i.credit_code, t.id", params)
+    return [_decode(r) for r in rows]  # type: ignore[misc]
+
+
 def draw_and_save(store: Any, seed: str, params: Any = None, *, due_days: int = 30, actor: str | None = None,
                   save: bool = True) -> DrawRecord:
     """Run the pure draw over this store's directories and (unless ``save=False``) keep it with its tasks."""
