@@ -12,7 +12,6 @@ import sqlalchemy as sa
 from tests.console_fixtures import *  # noqa: F401,F403
 from tests.console_fixtures import PERIOD, page_for
 
-SHOTS = Path(__file__).parents[1] / "docs" / "screenshots"
 
 
 def test_login_wrong_password_then_right_then_logout(browser, console_hq):
@@ -119,9 +118,12 @@ def test_script_in_an_institution_name_is_shown_not_run(browser, console_hq):
     page.context.close()
 
 
-def test_screenshots_of_the_main_pages(browser, console_hq):
-    """docs/screenshots/hq-*.png at 1366×768 (looked at by a person; the test checks they render)."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
+def test_screenshots_of_the_main_pages(browser, console_hq, tmp_path):
+    """hq-*.png at 1366×768; INSPECTOR_SCREENSHOTS=docs/screenshots refreshes the README's copies."""
+    import os
+
+    shots = Path(os.environ["INSPECTOR_SCREENSHOTS"]) if os.environ.get("INSPECTOR_SCREENSHOTS") else tmp_path
+    shots.mkdir(parents=True, exist_ok=True)
     q = "?since=%s&until=%s" % PERIOD
     pages = {"dashboard": "/console/", "inspection": "/console/inspections/i1",
              "rectifications": "/console/rectifications", "ledger": "/console/ledger" + q,
@@ -132,6 +134,6 @@ def test_screenshots_of_the_main_pages(browser, console_hq):
     for name, url in pages.items():
         page.goto(console_hq.url + url)
         assert page.locator("h1").count() >= 1
-        page.screenshot(path=str(SHOTS / f"hq-{name}.png"))
+        page.screenshot(path=str(shots / f"hq-{name}.png"))
     page.context.close()
-    assert all((SHOTS / f"hq-{n}.png").stat().st_size > 10_000 for n in pages)
+    assert all((shots / f"hq-{n}.png").stat().st_size > 10_000 for n in pages)
