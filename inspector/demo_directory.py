@@ -51,7 +51,7 @@ def make_institutions(n: int, seed: int | str = 1) -> list[dict[str, Any]]:
     """``n`` institutions spread over 新乡市's 12 counties, unique names and valid credit codes."""
     rng = random.Random(f"institutions|{seed}")
     names, codes = set(), set()
-    out = []
+    out: list[dict[str, Any]] = []
     counties = list(COUNTIES)
     while len(out) < n:
         county = rng.choices(counties, weights=_COUNTY_WEIGHTS)[0]

@@ -310,7 +310,7 @@ def _parse(data: dict, text: str, filename: str, col: _Collector) -> Checklist |
         if not isinstance(rs, dict):
             col.add(f"section {si}", "must be a table ([[sections]])")
             continue
-        sid = rs.get("id") if isinstance(rs.get("id"), str) else f"#{si}"
+        sid: str = rs["id"] if isinstance(rs.get("id"), str) else f"#{si}"
         where = f"section {sid}"
         col.keys(where, rs, _SECTION_KEYS)
         col.get(where, rs, "id", str)
@@ -339,7 +339,7 @@ def _parse_item(ri: Any, sid: str, pos: int, col: _Collector, cat: dict, prefixe
     if not isinstance(ri, dict):
         col.add(f"section {sid}", f"item {pos} must be a table ([[sections.items]])")
         return None
-    iid = ri.get("id") if isinstance(ri.get("id"), str) else f"{sid}#{pos}"
+    iid: str = ri["id"] if isinstance(ri.get("id"), str) else f"{sid}#{pos}"
     w = f"item {iid}"
     col.keys(w, ri, _ITEM_KEYS)
     col.get(w, ri, "id", str)
@@ -473,6 +473,7 @@ def _check_rule_columns(rule: str, columns: tuple[Column, ...], w: str, col: _Co
 def _check_threshold(th: dict, typ: str, w: str, col: _Collector) -> dict | None:
     col.keys(f"{w}: threshold", th, ("op", "value"))
     op, value = th.get("op"), th.get("value")
+    value_: Any = value
     ok = True
     if op not in THRESHOLD_OPS:
         col.add(w, f"threshold op {op!r} is not one of {', '.join(THRESHOLD_OPS)}")
@@ -481,7 +482,7 @@ def _check_threshold(th: dict, typ: str, w: str, col: _Collector) -> dict | None
         if not _is_number(value):
             col.add(w, f"threshold value {value!r} must be a number")
             ok = False
-        elif typ == "count" and (value != int(value) or value < 0):
+        elif typ == "count" and (value_ != int(value_) or value_ < 0):
             col.add(w, f"threshold value {value!r} of a count must be a whole number ≥ 0")
             ok = False
     elif typ == "date":

@@ -114,7 +114,7 @@ def grade(findings: Iterable[Mapping[str, Any] | tuple[str, str]]) -> GradeResul
     if not pairs:
         return GradeResult("优秀", ["评估期内无失信行为记录，拟评为优秀；优秀的其他条件由人力资源社会保障部门复核确认"])
     rank = {g: i for i, g in enumerate(GRADES)}
-    details = []
+    details: list[dict[str, Any]] = []
     for code, st in pairs:
         sev = entry(code).severity
         g, prov = _TABLE[(sev, st)]

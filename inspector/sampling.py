@@ -92,7 +92,7 @@ def sample_roster(rows: Iterable[Mapping[str, Any]], seed: str, *, source: str =
     key = str(seed).encode("utf-8")
     norm = []
     for n, r in enumerate(rows, start=2):
-        rec = {f: str(r.get(f) or "").strip() for f in _FIELDS}
+        rec: dict[str, Any] = {f: str(r.get(f) or "").strip() for f in _FIELDS}
         rec["id_number"] = normalize_id_number(rec["id_number"])
         rec["row"] = int(r.get("row") or n)
         norm.append(rec)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from inspector import forms, paths
 
@@ -42,7 +43,7 @@ def _is_dir(p: object) -> bool:
 def checklist_summary(cl: forms.Checklist) -> dict:
     """The JSON shape of ``forms list --json`` (also handy for the GUI and HQ)."""
     def item(it: forms.Item) -> dict:
-        d = {"id": it.id, "section": it.section_id, "text": it.text, "type": it.type, "unit": it.unit,
+        d: dict[str, Any] = {"id": it.id, "section": it.section_id, "text": it.text, "type": it.type, "unit": it.unit,
              "codes": list(it.codes), "basis": it.basis, "photo_required": it.photo_required}
         if it.threshold is not None:
             d["threshold"] = it.threshold

@@ -128,7 +128,8 @@ def search(store: Any, text: str, limit: int = 20) -> list[dict[str, Any]]:
     if not words:
         return []
     first = words[0]
-    conds, params = [], []
+    conds: list[str] = []
+    params: list[Any] = []
     for w in words:
         conds.append("(instr(name, ?) OR instr(credit_code, ?) OR instr(county, ?) OR instr(address, ?)"
                      " OR instr(trades, ?) OR instr(ifnull(licence_no, ''), ?))")
@@ -144,7 +145,8 @@ def search_inspectors(store: Any, text: str, limit: int = 20) -> list[dict[str, 
     words = text.split()
     if not words:
         return []
-    conds, params = [], []
+    conds: list[str] = []
+    params: list[Any] = []
     for w in words:
         conds.append("(instr(name, ?) OR instr(badge_no, ?) OR instr(ifnull(county, ''), ?)"
                      " OR instr(ifnull(unit, ''), ?))")

@@ -107,7 +107,7 @@ def start_inspection(
         "created_at": ts, "updated_at": ts,
     }
     with store.tx() as db:
-        db["inspections"].insert(row)
+        db.table("inspections").insert(row)
         if task_id:
             db.execute("UPDATE tasks SET status = 'in_progress' WHERE id = ? AND status = 'open'", (task_id,))
         store.log("inspection", iid, "start", {"institution_id": institution_id, "task_id": task_id}, actor=actor)
@@ -152,7 +152,7 @@ def update_inspection(store: Store, inspection_id: str, *, actor: str | None = N
     row = {k: (json.dumps(v, ensure_ascii=False) if isinstance(v, (list, dict)) else v) for k, v in fields.items()}
     row["updated_at"] = now_iso()
     with store.tx() as db:
-        db["inspections"].update(inspection_id, row)
+        db.table("inspections").update(inspection_id, row)
         store.log("inspection", inspection_id, "update", fields, actor=actor)
 
 
@@ -188,7 +188,7 @@ def amend_inspection(store: Store, inspection_id: str, *, actor: str | None = No
         assert row
         row.update(id=nid, revision=old.revision + 1, replaces_id=inspection_id, status="draft",
                    created_at=ts, updated_at=ts)
-        db["inspections"].insert(row)
+        db.table("inspections").insert(row)
         db.execute("INSERT INTO answers (inspection_id, checklist_version_id, item_id, value, note, updated_at)"
                    " SELECT ?, checklist_version_id, item_id, value, note, ? FROM answers WHERE inspection_id = ?",
                    (nid, ts, inspection_id))
@@ -196,7 +196,7 @@ def amend_inspection(store: Store, inspection_id: str, *, actor: str | None = No
         for f in store.rows("SELECT * FROM findings WHERE inspection_id = ? ORDER BY position", (inspection_id,)):
             fmap[f["id"]] = new_id()
             f.update(id=fmap[f["id"]], inspection_id=nid, created_at=ts, updated_at=ts)
-            db["findings"].insert(f)
+            db.table("findings").insert(f)
         from inspector.store import photos  # photos build on visits; import late to keep the layering one-way
 
         photos.copy_photos(store, inspection_id, nid, fmap, actor=actor)
@@ -268,7 +268,7 @@ def add_finding(store: Store, inspection_id: str, *, description: str, actor: st
            **{k: (json.dumps(v, ensure_ascii=False) if k == "codes" else v) for k, v in fields.items()}}
     try:
         with store.tx() as db:
-            db["findings"].insert(row)
+            db.table("findings").insert(row)
             store.log("inspection", inspection_id, "finding_add", {"finding_id": fid, "description": description,
                                                                    **fields}, actor=actor)
     except sqlite3.IntegrityError as e:
@@ -285,7 +285,7 @@ def update_finding(store: Store, finding_id: str, *, actor: str | None = None, *
     row["updated_at"] = now_iso()
     try:
         with store.tx() as db:
-            db["findings"].update(finding_id, row)
+            db.table("findings").update(finding_id, row)
             store.log("inspection", f.inspection_id, "finding_update", {"finding_id": finding_id, **fields},
                       actor=actor)
     except sqlite3.IntegrityError as e:
@@ -320,7 +320,7 @@ def create_rectification(store: Store, inspection_id: str, *, deadline: str, not
     insp = get_inspection(store, inspection_id)
     rid, ts = new_id(), now_iso()
     with store.tx() as db:
-        db["rectifications"].insert({
+        db.table("rectifications").insert({
             "id": rid, "inspection_id": inspection_id, "institution_id": insp.institution_id,
             "notice_number": notice_number, "deadline": deadline, "status": "待整改",
             "created_at": ts, "updated_at": ts})
@@ -342,7 +342,7 @@ def set_rectification_status(store: Store, rect_id: str, status: str, *, evidenc
             row["reinspection_inspection_id"] = reinspection_inspection_id
         if status != "待整改":
             row["closed_at"] = ts
-        db["rectifications"].update(rect_id, row)
+        db.table("rectifications").update(rect_id, row)
         store.log("rectification", rect_id, "status", {"status": status, "evidence": evidence,
                                                        "reinspection_inspection_id": reinspection_inspection_id},
                   actor=actor)
@@ -368,7 +368,7 @@ def add_trainee_checks(store: Store, inspection_id: str, rows: Iterable[dict[str
     with store.tx() as db:
         for r in rows:
             tid = new_id()
-            db["trainee_checks"].insert({
+            db.table("trainee_checks").insert({
                 "id": tid, "inspection_id": inspection_id, "roster_row": r.get("row"), "name": r["name"],
                 "id_number": r.get("id_number"), "trade": r.get("trade"), "phone": r.get("phone"),
                 "selected_for": r.get("selected_for", "sample"), "created_at": ts})
@@ -385,7 +385,7 @@ def record_trainee_check(store: Store, check_id: str, *, method: str, reached: b
     if not r:
         raise NotFound(f"学员核查记录 {check_id} 不存在")
     with store.tx() as db:
-        db["trainee_checks"].update(check_id, {"method": method, "reached": int(reached),
+        db.table("trainee_checks").update(check_id, {"method": method, "reached": int(reached),
                                                "answers": json.dumps(answers, ensure_ascii=False),
                                                "checked_at": now_iso()})
         store.log("inspection", r["inspection_id"], "trainee_check",
