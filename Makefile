@@ -14,10 +14,14 @@ DEB_PACKAGES := poppler-utils postgresql chromium xvfb fontconfig libegl1 libgl1
 	libxkbcommon-x11-0 libfontconfig1 libdbus-1-3 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 \
 	libxcb-shape0 libxcb-xinerama0 libxcb-randr0 libxcb-render-util0 libxcb-image0 binutils
 
-.PHONY: run test bench package system-deps venv clean lint
+.PHONY: run hq test bench package system-deps venv clean lint
 
 run: venv
 	$(PY) -m ui.app --demo
+
+# HQ with demo data (directories, a draw, a laptop's synced visits) and its web console on :8750
+hq: venv
+	$(PY) -m inspector.hq.demo --home .hq-demo --serve
 
 test: venv
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest $(PYTEST_ARGS)
@@ -47,4 +51,4 @@ system-deps:
 	fi
 
 clean:
-	rm -rf build dist .pytest_cache bench-results.json
+	rm -rf build dist .pytest_cache bench-results.json .hq-demo
