@@ -156,33 +156,41 @@ def check_bundle(bundle: Path) -> list[str]:
     return problems
 
 
+_ICON_SCRIPT = """
+import sys
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, Qt
+from PySide6.QtGui import QGuiApplication, QImage, QPainter
+from PySide6.QtSvg import QSvgRenderer
+app = QGuiApplication([])
+img = QImage(256, 256, QImage.Format.Format_ARGB32)
+img.fill(Qt.GlobalColor.transparent)
+p = QPainter(img)
+QSvgRenderer(sys.argv[1]).render(p)
+p.end()
+data = QByteArray()
+buf = QBuffer(data)
+buf.open(QIODevice.OpenModeFlag.WriteOnly)
+img.save(buf, "PNG")
+sys.stdout.buffer.write(bytes(data))
+"""
+
+
 def make_icon(target: Path) -> Path | None:
     """resources/icons/app.svg as a multi-size .ico for the Windows programs and installer."""
     svg = ROOT / "resources" / "icons" / "app.svg"
     if not svg.exists():
         return None
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PIL import Image
-    from PySide6.QtCore import QBuffer, QByteArray, QIODevice, Qt
-    from PySide6.QtGui import QGuiApplication, QImage, QPainter
-    from PySide6.QtSvg import QSvgRenderer
-
-    _app = QGuiApplication.instance() or QGuiApplication([])  # noqa: F841 - Qt painting needs one
-    renderer = QSvgRenderer(str(svg))
-    img = QImage(256, 256, QImage.Format.Format_ARGB32)
-    img.fill(Qt.GlobalColor.transparent)
-    p = QPainter(img)
-    renderer.render(p)
-    p.end()
-    data = QByteArray()
-    buf = QBuffer(data)
-    buf.open(QIODevice.OpenModeFlag.WriteOnly)
-    img.save(buf, "PNG")
-    target.parent.mkdir(parents=True, exist_ok=True)
     import io
 
-    Image.open(io.BytesIO(bytes(data))).save(target, sizes=[(16, 16), (24, 24), (32, 32), (48, 48), (64, 64),
-                                                           (128, 128), (256, 256)])
+    from PIL import Image
+
+    # Qt renders the SVG in a child process: a QGuiApplication left behind in the caller (the test
+    # run builds in-process) makes every later QWidget abort.
+    png = subprocess.run([sys.executable, "-c", _ICON_SCRIPT, str(svg)], capture_output=True, check=True,
+                         env={**os.environ, "QT_QPA_PLATFORM": "offscreen"}).stdout
+    target.parent.mkdir(parents=True, exist_ok=True)
+    Image.open(io.BytesIO(png)).save(target, sizes=[(16, 16), (24, 24), (32, 32), (48, 48), (64, 64),
+                                                    (128, 128), (256, 256)])
     return target
 
 

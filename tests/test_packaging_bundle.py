@@ -185,3 +185,17 @@ def test_build_is_cached_until_a_source_changes(built: dict[str, Any], tmp_path:
     (fake / "resources" / "new.ttf").unlink()
     n["archive"].unlink()  # a half-finished build (no tarball) is not current either
     assert not build.is_current()
+
+
+def test_windows_icon_is_rendered_without_leaving_a_qt_application_behind(tmp_path: Path) -> None:
+    """The build runs inside the test process; a QGuiApplication it left there made later QWidgets abort."""
+    from PIL import Image
+    from PySide6.QtCore import QCoreApplication
+    from PySide6.QtWidgets import QApplication
+
+    ico = load_build().make_icon(tmp_path / "inspector.ico")
+    assert ico is not None
+    with Image.open(ico) as im:
+        assert (256, 256) in im.info["sizes"] and im.getbbox() is not None  # not a blank square
+    app = QCoreApplication.instance()
+    assert app is None or isinstance(app, QApplication)
