@@ -39,8 +39,15 @@ def test_enrol_and_sync_through_the_screens(qtbot, store, tmp_path: Path):
         assert store.get_meta("ui.me") == me["id"]
         st.url.setText(hq.url)
         st.code.setText(code)
+        assert st.badge.text() == me["badge_no"]  # filled from the chosen inspector
         st.enrol_pw.setText("secret-pass-1")
+        st.enrol_pw2.setText("secret-pass-2")
         qtbot.mouseClick(st.enrol_btn, Qt.MouseButton.LeftButton)
+        assert "不一致" in st.enrol_state.text() and st.enrol_op is None  # nothing sent to HQ
+        st.enrol_pw.setText("secret-pass-1")
+        st.enrol_pw2.setText("secret-pass-1")
+        with qtbot.waitSignal(st.enrolled, timeout=30000):
+            qtbot.mouseClick(st.enrol_btn, Qt.MouseButton.LeftButton)
         assert "登记成功" in st.enrol_state.text(), st.enrol_state.text()
         assert sync.status(store)["enrolled"] and st.enrol_pw.text() == ""
 

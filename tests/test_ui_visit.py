@@ -157,6 +157,24 @@ def test_photos_import_in_background_with_progress(qtbot, visit, tmp_path):
     assert sig.args == [3]
     assert len(photos.list_photos(visit.store, visit.inspection_id, "T-3-1")) == 3
     assert strip.list.count() == 3 and strip.bar.isHidden()
+    # print copies for the documents are made in the background right after the import
+    pc = visit.print_copies
+    assert pc.op is not None
+    with qtbot.waitSignal(pc.prepared, timeout=60000) as made:
+        pass
+    assert made.args == [3]
+    from inspector.blobs import BlobStore
+    from PIL import Image
+
+    blobs = BlobStore(visit.store.home / "blobs")
+    for p in photos.list_photos(visit.store, visit.inspection_id, "T-3-1"):
+        pr = visit.store.one("SELECT * FROM print_copies WHERE display_sha256 = ?", (p["display_sha256"],))
+        assert pr is not None, p
+        with Image.open(blobs.path(pr["print_sha256"])) as im:
+            assert max(im.size) <= 1280 and im.size == (pr["width"], pr["height"])
+    from inspector.store import documents
+
+    assert documents.prepare_print_copies(visit.store, visit.inspection_id) == 0  # nothing left for the 笔录
     visit.undo_stack.undo()
     assert photos.list_photos(visit.store, visit.inspection_id, "T-3-1") == []
     visit.undo_stack.redo()

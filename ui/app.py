@@ -9,12 +9,13 @@ import sys
 from typing import Any
 
 
-def parse(argv: list[str]) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="inspector-gui", description="现场检查（桌面程序）")
+def parse(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
+    """Our options, and the rest for Qt (``-platform offscreen``, ``-style …``), which must not break us."""
+    p = argparse.ArgumentParser(prog="inspector-gui", description="现场检查（桌面程序）", allow_abbrev=False)
     p.add_argument("--home", help="数据目录（默认 INSPECTOR_HOME 或用户数据目录）")
     p.add_argument("--demo", action="store_true", help="数据库为空时载入演示数据")
     p.add_argument("--self-test", action="store_true", help="自检后退出（打包检查用）")
-    return p.parse_args(argv)
+    return p.parse_known_args(argv)
 
 
 def seed_demo_if_empty(store: Any) -> bool:
@@ -37,8 +38,8 @@ def build(argv: list[str] | None = None) -> tuple[Any, Any, Any]:
     from ui.mainwindow import MainWindow
     from ui.qt import QApplication, setup_app
 
-    args = parse(list(sys.argv[1:] if argv is None else argv))
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    args, qt_args = parse(list(sys.argv[1:] if argv is None else argv))
+    app = QApplication.instance() or QApplication(sys.argv[:1] + qt_args)
     assert isinstance(app, QApplication)
     setup_app(app)
     store = Store.open(args.home)
@@ -49,11 +50,16 @@ def build(argv: list[str] | None = None) -> tuple[Any, Any, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse(list(sys.argv[1:] if argv is None else argv))
+    # First thing: in a frozen app, photo-import worker processes start this executable again,
+    # and freeze_support() turns such a start into a worker instead of a second window.
+    import multiprocessing
+
+    multiprocessing.freeze_support()
+    args, _qt_args = parse(list(sys.argv[1:] if argv is None else argv))
     if args.self_test:
         from ui.selftest import main as self_test
 
-        sys.exit(self_test())
+        return self_test(list(sys.argv[1:] if argv is None else argv))
     app, store, win = build(argv)
     win.show()
     win.restore_last()

@@ -103,6 +103,28 @@ def institution_grade(store: Store, institution_id: str) -> tuple[str, list[str]
 
 
 # -- tasks ------------------------------------------------------------------------
+TASK_KINDS = {"draw": "双随机抽查", "adhoc": "专项检查", "reinspection": "整改复查"}
+TASK_STATUS = {"open": "待检查", "in_progress": "检查中", "done": "已完成", "cancelled": "已取消"}
+
+
+def checklist_for_kind(kind: str | None) -> str:
+    return "training" if kind == "培训机构" else "evaluation"
+
+
+def task_checklist_ids(store: Store, task: dict[str, Any]) -> list[str]:
+    """The checklists a task names; an HQ 复查 task names none, so the institution's kind decides."""
+    wanted = list(task.get("checklist_ids") or [])
+    if wanted:
+        return wanted
+    kind = task.get("institution_kind")
+    if kind is None:
+        try:
+            kind = institution(store, task["institution_id"]).get("kind")
+        except InspectorError:
+            return []
+    return [checklist_for_kind(kind)]
+
+
 def tasks(store: Store) -> list[dict[str, Any]]:
     d = directory()
     if hasattr(d, "list_tasks"):
@@ -113,18 +135,35 @@ def tasks(store: Store) -> list[dict[str, Any]]:
             rows.extend(d.draw_tasks(store, dr["id"]))
     cl = offline_checklist_ids(store)
     people = {p["id"]: p["name"] for p in inspectors(store)} if rows else {}
+    kinds = {i["id"]: i.get("kind") for i in d.list_institutions(store)} if rows else {}
     for r in rows:
-        r.setdefault("institution_name", institution_name(store, r["institution_id"]))
+        r["known_institution"] = r["institution_id"] in kinds
+        if not r["known_institution"]:
+            r["institution_name"] = "（名录中暂无此机构，请先同步）"
+        elif not r.get("institution_name"):
+            r["institution_name"] = institution_name(store, r["institution_id"])
+        r["institution_kind"] = kinds.get(r["institution_id"])
         ids = r.get("inspector_ids") or []
         r["inspectors_text"] = inspector_names(store, ids, people) if ids else ""
-        r["offline_ready"] = bool(cl) and all(c in cl for c in (r.get("checklist_ids") or []))
-        r["offline_text"] = "离线可用" if r["offline_ready"] else "缺检查表"
+        wanted = task_checklist_ids(store, r) if r["known_institution"] else []
+        r["offline_ready"] = bool(wanted) and all(c in cl for c in wanted)
+        r["offline_text"] = "离线可用" if r["offline_ready"] else (
+            "缺机构信息" if not r["known_institution"] else "缺检查表")
         r["due_text"] = f"{r.get('due_from') or ''} ~ {r.get('due_to') or ''}"
-        r["status_text"] = {"open": "待检查", "in_progress": "检查中", "done": "已完成",
-                            "cancelled": "已取消"}.get(r.get("status"), r.get("status"))
+        r["status_text"] = TASK_STATUS.get(r.get("status"), r.get("status"))
+        r["kind_text"] = TASK_KINDS.get(r.get("kind"), r.get("kind") or "")
     order = {"in_progress": 0, "open": 1, "done": 2, "cancelled": 3}
     rows.sort(key=lambda r: (order.get(r.get("status"), 9), r.get("due_to") or ""))
     return rows
+
+
+def rectifications_of_task(store: Store, task_id: str) -> list[dict[str, Any]]:
+    """The rectifications HQ ordered this 复查 task for."""
+    return [r for r in visits.list_rectifications(store) if r.get("reinspection_task_id") == task_id]
+
+
+def task(store: Store, task_id: str) -> dict[str, Any] | None:
+    return next((t for t in tasks(store) if t["id"] == task_id), None)
 
 
 # -- inspections ---------------------------------------------------------------------
@@ -152,8 +191,16 @@ def rectifications(store: Store) -> list[dict[str, Any]]:
             r["days_text"] = f"逾期 {-left} 天"
         else:
             r["days_text"] = f"剩 {left} 天"
-        r["reinspection_text"] = "已复查" if r.get("reinspection_inspection_id") else (
-            "待复查" if r["status"] == "待整改" else "")
+        if r.get("reinspection_inspection_id"):
+            try:
+                done = visits.get_inspection(store, r["reinspection_inspection_id"]).locked
+            except InspectorError:
+                done = False
+            r["reinspection_text"] = "复查已完成" if done else "复查中"
+        elif r.get("reinspection_task_id"):
+            r["reinspection_text"] = "总部已派复查任务"
+        else:
+            r["reinspection_text"] = "待复查" if r["status"] == "待整改" else ""
     return rows
 
 
@@ -216,6 +263,19 @@ def catalogue_text(code: str) -> str:
         return ""
 
 
+# -- enrolment ------------------------------------------------------------------------
+def enrolled(store: Store) -> bool | None:
+    """Whether this laptop is enrolled with HQ; None when this build has no sync component."""
+    if not has("inspector.sync.client"):
+        return None
+    from inspector.sync import client
+
+    try:
+        return client.enrolment(store) is not None  # one row: cheap at start-up
+    except Exception:  # noqa: BLE001 - a store without sync tables counts as not enrolled
+        return False
+
+
 # -- photos -----------------------------------------------------------------------
 def photos_mod() -> Any:
     return _mod("inspector.store.photos", "照片")
@@ -223,6 +283,10 @@ def photos_mod() -> Any:
 
 def evidence_mod() -> Any:
     return _mod("inspector.evidence", "照片导入")
+
+
+def documents_mod() -> Any:
+    return _mod("inspector.store.documents", "文书")
 
 
 # -- sampling ------------------------------------------------------------------------

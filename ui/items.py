@@ -344,7 +344,7 @@ class TableEditor(Editor):
         self.view.setModel(self.model)
         self.view.setItemDelegate(ChoiceDelegate(self.model.columns, self.view))
         hh = self.view.horizontalHeader()
-        hh.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self._fit_columns(hh)
         hh.setStretchLastSection(True)
         self.view.verticalHeader().setDefaultSectionSize(24)
         self.view.setMinimumHeight(110)
@@ -364,6 +364,21 @@ class TableEditor(Editor):
         self._silent = False
         self.model.changed.connect(self._changed)
         self.setFocusProxy(self.view)
+
+    def _fit_columns(self, hh: QHeaderView) -> None:
+        """Long headers (职称或职业资格（取最高）) wrap onto two lines, so the whole table fits
+        the item's width at 1366×768 without a horizontal scroll bar."""
+        fm = self.view.fontMetrics()
+        hh.setDefaultAlignment(Qt.AlignmentFlag(int(Qt.AlignmentFlag.AlignCenter) | int(Qt.TextFlag.TextWordWrap)))
+        hh.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        hh.setFixedHeight(fm.lineSpacing() * 2 + 12)
+        for i, c in enumerate(self.model.columns):
+            title = fm.horizontalAdvance(c.label)
+            content = max([fm.horizontalAdvance(str(x)) for x in (c.choices or ())] + [fm.horizontalAdvance("是否")])
+            if c.type == "text":
+                content = fm.horizontalAdvance("职业技能培训")
+            want = max(content, title if title <= content * 1.3 else (title + 1) // 2) + 18
+            hh.resizeSection(i, min(want, 160))
 
     def _remove(self) -> None:
         idx = self.view.currentIndex()

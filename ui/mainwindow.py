@@ -6,14 +6,17 @@ from typing import Any
 import inspector
 from inspector.errors import InspectorError
 from inspector.store import Store, visits
+from inspector.util import now_iso
+from ui import core
 from ui.qt import (
-    QAction, QHBoxLayout, QKeySequence, QLabel, QListWidget, QListWidgetItem, QMainWindow, QMessageBox, QSize,
-    QStackedWidget, Qt, QTimer, QWidget, Signal, icon,
+    QAction, QFrame, QHBoxLayout, QKeySequence, QLabel, QListWidget, QListWidgetItem, QMainWindow, QMessageBox,
+    QPushButton, QSize, QStackedWidget, Qt, QTimer, QVBoxLayout, QWidget, Signal, icon,
 )
 from ui.screens import InspectionsScreen, InstitutionsScreen, RectificationsScreen, TasksScreen
 from ui.sync_settings import SettingsScreen, SyncScreen
 
 OPEN_KEY = "ui.open_inspection"
+ENROL_OFFER_DISMISSED = "ui.enrol_offer_dismissed"
 SHORTCUTS = """<table>
 <tr><td>Tab / Shift+Tab</td><td>下一项 / 上一项</td></tr>
 <tr><td>1 / 2 / 3（焦点在判定按钮上）</td><td>符合 / 不符合 / 不适用</td></tr>
@@ -42,14 +45,27 @@ class MainWindow(QMainWindow):
         self.nav.setObjectName("nav")
         self.nav.setFixedWidth(104)
         self.nav.setIconSize(QSize(22, 22))
-        self.stack = QStackedWidget(central)
+        right = QWidget(central)
+        rl = QVBoxLayout(right)
+        rl.setContentsMargins(0, 0, 0, 0)
+        rl.setSpacing(0)
+        self.enrol_offer = EnrolOffer(right)
+        self.enrol_offer.enrol_btn.clicked.connect(self.enrol_from_offer)
+        self.enrol_offer.later_btn.clicked.connect(self.dismiss_enrol_offer)
+        rl.addWidget(self.enrol_offer)
+        self.stack = QStackedWidget(right)
+        rl.addWidget(self.stack, 1)
         lay.addWidget(self.nav)
-        lay.addWidget(self.stack, 1)
+        lay.addWidget(right, 1)
         self.setCentralWidget(central)
         self.screens: dict[str, Any] = {}
         self.visit: Any = None
         self._status = QLabel("", self)
         self.statusBar().addWidget(self._status, 1)
+        self._status_timer = QTimer(self)
+        self._status_timer.setSingleShot(True)
+        self._status_timer.setInterval(8000)
+        self._status_timer.timeout.connect(lambda: self._status.setText(""))
         self._offline = QLabel("离线工作　数据自动保存", self)
         self.statusBar().addPermanentWidget(self._offline)
         for key, label in self.SCREENS:
@@ -60,6 +76,7 @@ class MainWindow(QMainWindow):
         self.nav.currentRowChanged.connect(self._nav)
         self._menus()
         self.nav.setCurrentRow(0)
+        self.update_enrol_offer()
 
     def _menus(self) -> None:
         m = self.menuBar()
@@ -97,6 +114,8 @@ class MainWindow(QMainWindow):
             w = cls(self.store, self)
             w.open_inspection.connect(self.open_visit)
             w.message.connect(self.show_message)
+            if isinstance(w, SettingsScreen):
+                w.enrolled.connect(lambda _res: self.update_enrol_offer())
             self.screens[key] = w
             self.stack.addWidget(w)
         return self.screens[key]
@@ -116,6 +135,7 @@ class MainWindow(QMainWindow):
         if not it:
             return
         key = it.data(Qt.ItemDataRole.UserRole)
+        self.enrol_offer.enrol_btn.setVisible(key != "settings")  # the form is on that screen
         if self.visit is not None and key == "inspections":
             self.stack.setCurrentWidget(self.visit)
             return
@@ -124,13 +144,26 @@ class MainWindow(QMainWindow):
         self.stack.setCurrentWidget(w)
 
     def show_message(self, text: str) -> None:
+        """Shown for 8 s in the status bar (a timer owned by the window: no callback after it is gone)."""
         self._status.setText(text)
+        self._status_timer.start()
 
-        def clear() -> None:
-            if self._status.text() == text:
-                self._status.setText("")
+    # -- first start: offer enrolment with HQ ------------------------------------------------
+    def enrol_offer_wanted(self) -> bool:
+        """Not enrolled, and the inspector has not said 以后再说 on this laptop."""
+        return core.enrolled(self.store) is False and not self.store.get_meta(ENROL_OFFER_DISMISSED)
 
-        QTimer.singleShot(8000, clear)
+    def update_enrol_offer(self) -> None:
+        self.enrol_offer.setVisible(self.enrol_offer_wanted())
+
+    def enrol_from_offer(self) -> None:
+        self.show_screen("settings")
+        self.screens["settings"].focus_enrolment()
+
+    def dismiss_enrol_offer(self) -> None:
+        self.store.set_meta(ENROL_OFFER_DISMISSED, now_iso())
+        self.enrol_offer.hide()
+        self.show_message("以后可随时在“设置”中登记本机。")
 
     # -- visits ---------------------------------------------------------------------------
     def open_visit(self, inspection_id: str, *, restore: bool = False) -> Any:
@@ -191,3 +224,23 @@ class MainWindow(QMainWindow):
         if self.visit is not None:
             self.visit.save_position()
         super().closeEvent(e)
+
+
+class EnrolOffer(QFrame):
+    """A quiet bar on top of the screens (never a modal dialog: offscreen starts and the
+    self-test must not wait on anyone)."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("banner")
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(14, 8, 14, 8)
+        self.text = QLabel("<b>本机尚未在总部登记。</b>登记后可下载任务、名录和检查表，并上传检查结果；"
+                           "不登记也能离线检查，数据保存在本机。", self)
+        self.text.setWordWrap(True)
+        lay.addWidget(self.text, 1)
+        self.enrol_btn = QPushButton("登记…", self)
+        self.enrol_btn.setObjectName("primary")
+        self.later_btn = QPushButton("以后再说", self)
+        lay.addWidget(self.enrol_btn)
+        lay.addWidget(self.later_btn)

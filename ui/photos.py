@@ -15,7 +15,8 @@ from ui import commands, core
 from ui.operations import Operation
 from ui.qt import (
     QDialog, QDialogButtonBox, QEvent, QFileDialog, QHBoxLayout, QIcon, QLabel, QLineEdit, QListView, QListWidget,
-    QListWidgetItem, QPixmap, QProgressBar, QPushButton, QSize, Qt, QToolButton, QVBoxLayout, QWidget, Signal,
+    QListWidgetItem, QObject, QPixmap, QProgressBar, QPushButton, QSize, Qt, QToolButton, QVBoxLayout, QWidget,
+    Signal,
 )
 
 PHOTO_FILTER = "照片 (*.jpg *.jpeg *.png *.heic *.heif *.webp *.tif *.tiff)"
@@ -35,6 +36,67 @@ def camera_available() -> bool:
         return bool(QMediaDevices.videoInputs())
     except Exception:  # noqa: BLE001 - no multimedia backend (offscreen, headless): no camera
         return False
+
+
+class PrintCopies(QObject):
+    """Downscaled print copies of a visit's photos, made in the background after each import, so
+    drafting the 笔录 later does not stop to shrink 40 photos. One job at a time per visit; an
+    import that lands while a job runs asks for one more round."""
+
+    prepared = Signal(int)   # copies made by the round that just finished
+    failed = Signal(str)
+
+    def __init__(self, store: Any, inspection_id: str, parent: QObject | None = None):
+        super().__init__(parent)
+        self.path, self.inspection_id = store.path, inspection_id
+        self.op: Operation | None = None
+        self._again = False
+
+    def schedule(self) -> None:
+        if self.op is not None:
+            self._again = True
+            return
+        try:
+            docs = core.documents_mod()
+        except core.Unavailable:
+            return
+        path, iid = self.path, self.inspection_id
+
+        def work(_progress: Any) -> int:
+            from inspector.store import Store
+
+            s = Store(path)  # the worker's own connection
+            try:
+                return int(docs.prepare_print_copies(s, iid) or 0)
+            finally:
+                s.close()
+
+        # no Qt parent: the job outlives a visit closed meanwhile (operations keeps it alive);
+        # bound slots of a deleted PrintCopies are disconnected by Qt
+        self.op = Operation(work)
+        self.op.succeeded.connect(self._done)
+        self.op.failed.connect(self._failed)
+        self.op.start()
+
+    def _failed(self, e: Any) -> None:
+        self._done(None, str(e))
+
+    def _done(self, made: int | None, error: str = "") -> None:
+        self.op = None
+        if error:
+            self.failed.emit(error)  # documents make the copies themselves later; nothing is lost
+        else:
+            self.prepared.emit(made or 0)
+        if self._again:
+            self._again = False
+            self.schedule()
+
+
+def print_copies_for(visit: Any) -> PrintCopies:
+    pc = getattr(visit, "print_copies", None)
+    if pc is None:
+        pc = visit.print_copies = PrintCopies(visit.store, visit.inspection_id, visit)
+    return pc
 
 
 class PhotoStrip(QWidget):
@@ -186,6 +248,8 @@ class PhotoStrip(QWidget):
 
         v.push(commands.PhotoCommand(f"添加 {len(ok)} 张照片", do, undo))
         self.imported.emit(len(added))
+        if added:
+            print_copies_for(v).schedule()
 
     def take_photo(self) -> None:
         dlg = CameraDialog(self)

@@ -48,6 +48,7 @@ QListWidget#nav::item { padding: 10px 8px; }
 QListWidget#nav::item:selected { background: #2f6fb5; color: white; }
 QLabel#title { font-size: 18px; font-weight: bold; color: #1f2d3d; }
 QLabel#subtitle { color: #6b7280; }
+QLabel#hint { color: #4b5563; background: white; border: 1px dashed #c5cbd3; border-radius: 4px; padding: 14px; }
 QLabel#feedback[state="fail"] { color: #c62828; }
 QLabel#feedback[state="pass"] { color: #1e7b34; }
 QFrame#itemrow { background: white; border: 1px solid #e3e6ea; border-radius: 4px; }
@@ -55,6 +56,7 @@ QFrame#itemrow[state="fail"] { border: 1px solid #c62828; background: #fff7f6; }
 QFrame#itemrow[state="pass"] { border-left: 4px solid #1e7b34; }
 QFrame#itemrow[state="na"] { border-left: 4px solid #9aa1aa; }
 QFrame#itemrow[current="true"] { border: 2px solid #2f6fb5; }
+QFrame#banner { background: #fff4e0; border-bottom: 1px solid #f0d9a8; }
 QFrame#card { background: white; border: 1px solid #e3e6ea; border-radius: 4px; }
 QPushButton#verdict { padding: 3px 10px; border: 1px solid #c5cbd3; border-radius: 3px; background: #fafbfc; }
 QPushButton#verdict:checked[verdict="pass"] { background: #1e7b34; color: white; border-color: #1e7b34; }

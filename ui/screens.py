@@ -68,54 +68,86 @@ class Screen(QWidget):
 
 def start_visit(store: Store, institution_id: str, *, task: dict[str, Any] | None = None,
                 actor: str | None = None) -> str:
-    """A new inspection from a task (its inspectors and checklists) or ad hoc."""
+    """A new inspection from a task (its inspectors and checklists) or ad hoc. A 复查 task also
+    links the rectifications it was ordered for to the new inspection."""
     shipped = {c.id: c for c in core.shipped_checklists()}
+    me = store.get_meta("ui.me")
     if task:
-        wanted = task.get("checklist_ids") or []
-        people = task.get("inspector_ids") or []
+        wanted = core.task_checklist_ids(store, task)
+        people = list(task.get("inspector_ids") or [])
+        if not people and me:
+            people = [me]
     else:
         kind = core.institution(store, institution_id).get("kind")
-        wanted = ["training" if kind == "培训机构" else "evaluation"]
-        me = store.get_meta("ui.me")
+        wanted = [core.checklist_for_kind(kind)]
         people = [me] if me else []
     cvs = [core.ensure_version(store, shipped[c]) for c in wanted if c in shipped]
-    return visits.start_inspection(store, institution_id, inspector_ids=people, task_id=task["id"] if task else None,
-                                   checklist_version_ids=cvs, recorder_id=people[0] if people else None, actor=actor)
+    if not cvs:
+        raise core.Unavailable("没有可用的检查表（" + "、".join(wanted or ["未指定"]) + "），请先同步检查表")
+    iid = visits.start_inspection(store, institution_id, inspector_ids=people,
+                                  task_id=task["id"] if task else None, checklist_version_ids=cvs,
+                                  recorder_id=people[0] if people else None, actor=actor)
+    if task and task.get("kind") == "reinspection":
+        for r in core.rectifications_of_task(store, task["id"]):
+            if not r.get("reinspection_inspection_id"):
+                visits.set_rectification_status(store, r["id"], r["status"], reinspection_inspection_id=iid,
+                                                actor=actor)
+    return iid
 
 
 # -- 任务 -------------------------------------------------------------------------------------
 class TasksScreen(Screen):
     def __init__(self, store: Store, parent: QWidget | None = None):
-        super().__init__(store, "任务", "摇号抽取分配给本机的检查任务", parent)
+        super().__init__(store, "任务", "总部分配给本机的检查任务", parent)
         self.start_btn = QPushButton("开始 / 继续检查", self)
         self.start_btn.setObjectName("primary")
         self.start_btn.clicked.connect(self.start_selected)
         self.bar.addWidget(self.start_btn)
-        cols = [Col("institution_name", "检查对象", 260), Col("county", "区县", 80),
-                Col("inspectors_text", "检查人员", 160), Col("due_text", "检查期限", 190),
-                Col("status_text", "状态", 70), Col("offline_text", "离线可用", 80), Col("kind", "来源",
-                fmt=lambda v, r: {"draw": "双随机抽取", "adhoc": "临时（投诉）", "reinspection": "复查"}.get(v, v or ""))]
+        cols = [Col("institution_name", "检查对象", 236), Col("kind_text", "任务类型", 80),
+                Col("county", "区县", 64), Col("inspectors_text", "检查人员", 130), Col("due_text", "检查期限", 176),
+                Col("status_text", "状态", 64), Col("offline_text", "离线可用", 84), Col("note", "说明")]
         self.model = TasksModel(cols, lambda off, lim: core.tasks(store)[off:off + lim], autoload=False, parent=self)
-        self.table = make_table(self.model, self, stretch=0)
+        self.table = make_table(self.model, self)
         self.table.doubleClicked.connect(lambda _i: self.start_selected())
-        self.lay.addWidget(self.table, 1)
         self.empty = QLabel("", self)
-        self.empty.setStyleSheet(f"color:{GREY}")
+        self.empty.setObjectName("hint")
+        self.empty.setWordWrap(True)
         self.lay.addWidget(self.empty)
+        self.lay.addWidget(self.table, 1)
 
     def refresh(self) -> None:
         self.model.reload()
-        self.sub.setText(f"摇号抽取分配给本机的检查任务　共 {len(self.model.ids)} 项")
-        self.empty.setText("" if self.model.ids else "暂无任务：联网同步后会出现总部抽取的任务；临时检查请在“机构”中选择机构。")
+        rows = [self.model.row(i) for i in range(len(self.model.ids))]
+        counts = {k: sum(1 for r in rows if r and r.get("kind") == k) for k in core.TASK_KINDS}
+        parts = "　".join(f"{label} {counts[k]}" for k, label in core.TASK_KINDS.items() if counts[k])
+        self.sub.setText(f"总部分配给本机的检查任务　共 {len(rows)} 项" + (f"（{parts}）" if parts else ""))
+        self.empty.setText("" if rows else "暂无任务。登记本机并与总部同步后，这里会列出总部抽取的双随机抽查、"
+                                           "专项检查和整改复查任务。收到投诉举报需要临时检查时，请在“机构”中选择机构。")
+        self.empty.setVisible(not rows)
+
+    def select_task(self, task_id: str) -> bool:
+        if task_id in self.model.ids:
+            self.table.selectRow(self.model.ids.index(task_id))
+            return True
+        return False
 
     def start_selected(self) -> None:
         r = self.model.row(self.table.currentIndex().row())
         if not r:
+            self.message.emit("请先选择一项任务。")
             return
-        for insp in visits.list_inspections(self.store, institution_id=r["institution_id"]):
-            if insp.task_id == r["id"] and not insp.locked:
-                self.open_inspection.emit(insp.id)
-                return
+        if not r.get("known_institution", True):
+            self.message.emit("名录中还没有这个机构，请先在“同步”中与总部同步。")
+            return
+        mine = [i for i in visits.list_inspections(self.store, institution_id=r["institution_id"])
+                if i.task_id == r["id"]]
+        going = next((i for i in mine if not i.locked), None)
+        if going or (mine and r.get("status") == "done"):  # continue it, or show the finished one
+            self.open_inspection.emit((going or mine[0]).id)
+            return
+        if r.get("status") == "cancelled":
+            self.message.emit("该任务已被总部取消，不能开始检查。")
+            return
         try:
             iid = start_visit(self.store, r["institution_id"], task=r, actor=self.actor())
         except InspectorError as e:
@@ -234,11 +266,11 @@ class InspectionsScreen(Screen):
         self.open_btn.clicked.connect(self._open)
         self.bar.addWidget(self.open_btn)
         cols = [Col("institution", "检查对象", 300), Col("started_at", "开始时间", 140, fmt=fmt_time),
-                Col("status_text", "状态", 70), Col("revision", "版本", 50), Col("result", "检查结果", 150),
+                Col("status_text", "状态", 70), Col("revision", "版本", 50), Col("result", "检查结果", 180),
                 Col("place", "地点")]
         self.model = InspectionsModel(cols, lambda off, lim: core.inspections_page(store, off, lim), page=60,
                                       autoload=False, parent=self)
-        self.table = make_table(self.model, self, stretch=0)
+        self.table = make_table(self.model, self)
         self.table.doubleClicked.connect(lambda _i: self._open())
         self.lay.addWidget(self.table, 1)
 
@@ -255,21 +287,23 @@ class InspectionsScreen(Screen):
 class RectificationsScreen(Screen):
     def __init__(self, store: Store, parent: QWidget | None = None):
         super().__init__(store, "整改", "责令限期整改的跟踪：逾期的标红，7 天内到期的标黄", parent)
+        self.status_btns: dict[str, QPushButton] = {}
         for status in ("已按期整改", "逾期整改", "拒不整改或敷衍整改"):
             b = QPushButton(f"标记{status}", self)
             b.clicked.connect(lambda _c=False, s=status: self.set_status(s))
             self.bar.addWidget(b)
+            self.status_btns[status] = b
         self.reinspect_btn = QPushButton("开始复查", self)
         self.reinspect_btn.setObjectName("primary")
         self.reinspect_btn.clicked.connect(self.reinspect)
         self.bar.addWidget(self.reinspect_btn)
         self._rows: list[dict[str, Any]] = []
-        cols = [Col("institution_name", "机构", 260), Col("notice_number", "通知书文号", 190),
-                Col("deadline", "整改期限", 90), Col("days_text", "剩余", 80), Col("status", "状态", 110),
+        cols = [Col("institution_name", "机构", 300), Col("notice_number", "通知书文号", 200),
+                Col("deadline", "整改期限", 96), Col("days_text", "剩余", 90), Col("status", "状态", 150),
                 Col("reinspection_text", "复查")]
         self.model = RectificationsModel(cols, lambda off, lim: self._rows[off:off + lim], autoload=False,
                                          parent=self)
-        self.table = make_table(self.model, self, stretch=0)
+        self.table = make_table(self.model, self)
         self.lay.addWidget(self.table, 1)
 
     def refresh(self) -> None:
@@ -288,16 +322,40 @@ class RectificationsScreen(Screen):
 
     def set_status(self, status: str) -> None:
         r = self.selected()
-        if r:
+        if not r:
+            self.message.emit("请先选择一项整改。")
+            return
+        try:
             visits.set_rectification_status(self.store, r["id"], status, actor=self.actor())
-            self.refresh()
+        except InspectorError as e:
+            self.message.emit(str(e))
+            return
+        self.refresh()
+        self.select(r["id"])
+        self.message.emit(f"{r.get('institution_name') or ''}：整改状态已改为“{status}”，同步后报总部。")
+
+    def select(self, rect_id: str) -> None:
+        if rect_id in self.model.ids:
+            self.table.selectRow(self.model.ids.index(rect_id))
 
     def reinspect(self) -> None:
+        """A re-inspection: from HQ's 复查 task when one was pulled, else ad hoc; the rectification
+        then names it (HQ closes the rectification on its result)."""
         r = self.selected()
         if not r:
+            self.message.emit("请先选择一项整改。")
             return
-        iid = start_visit(self.store, r["institution_id"], actor=self.actor())
-        visits.set_rectification_status(self.store, r["id"], r["status"], reinspection_inspection_id=iid,
-                                        actor=self.actor())
+        if r.get("reinspection_inspection_id"):
+            self.open_inspection.emit(r["reinspection_inspection_id"])
+            return
+        task = core.task(self.store, r["reinspection_task_id"]) if r.get("reinspection_task_id") else None
+        try:
+            iid = start_visit(self.store, r["institution_id"], task=task, actor=self.actor())
+            if not task:
+                visits.set_rectification_status(self.store, r["id"], r["status"], reinspection_inspection_id=iid,
+                                                actor=self.actor())
+        except InspectorError as e:
+            self.message.emit(str(e))
+            return
         self.refresh()
         self.open_inspection.emit(iid)

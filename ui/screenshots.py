@@ -5,6 +5,17 @@ from __future__ import annotations
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
+
+
+TEACHERS = [
+    {"name": "张建国", "trade": "电工", "role": "理论", "degree": "本科", "qual": "中级职称", "relevant_bachelor": True,
+     "years": 6, "teacher_cert": True, "contract": True},
+    {"name": "李红梅", "trade": "电工", "role": "实训", "degree": "大专", "qual": "二级/技师", "relevant_bachelor": False,
+     "years": 4, "teacher_cert": True, "contract": True},
+    {"name": "王磊", "trade": "焊工", "role": "实训", "degree": "中专", "qual": "三级/高级工", "relevant_bachelor": False,
+     "years": 1, "teacher_cert": False, "contract": True},
+]
 
 
 def main(argv: list[str]) -> int:
@@ -13,19 +24,40 @@ def main(argv: list[str]) -> int:
     from ui.app import build
     from ui.qt import QApplication
 
-    home = tempfile.mkdtemp(prefix="inspector-shots-")
-    app, store, win = build(["--home", home, "--demo"])
-    win.resize(1366, 768)
-    win.show()
-
     def settle() -> None:
         for _ in range(5):
             QApplication.processEvents()
 
-    def shot(name: str) -> None:
+    def shot(name: str, w: Any = None) -> None:
         settle()
-        win.grab().save(str(out / f"{name}.png"))
+        (w or win).grab().save(str(out / f"{name}.png"))
         print(out / f"{name}.png")
+
+    # first start on a fresh laptop: empty data folder, the offer to enrol with HQ
+    fresh_home = tempfile.mkdtemp(prefix="inspector-first-")
+    _app, fresh, first = build(["--home", fresh_home])
+    first.resize(1366, 768)
+    first.show()
+    shot("07_first_start", first)
+    first.enrol_from_offer()
+    shot("08_first_start_enrol", first)
+    first.close()
+    fresh.close()
+
+    home = tempfile.mkdtemp(prefix="inspector-shots-")
+    app, store, win = build(["--home", home, "--demo"])
+    add_hq_reinspection(store)
+    from inspector.store import directory
+
+    from inspector import keys
+
+    people = directory.list_inspectors(store)
+    me = next((p for p in people if keys.has_key(store.home, p["badge_no"])), people[0])
+    store.set_meta("ui.me", me["id"])  # the demo's inspector, who has a signing key
+    win.dismiss_enrol_offer()  # the demo laptop said 以后再说
+    win._status.setText("")
+    win.resize(1366, 768)
+    win.show()
 
     for key, _label in win.SCREENS:
         win.show_screen(key)
@@ -33,7 +65,12 @@ def main(argv: list[str]) -> int:
         if key == "institutions" and scr.model.rowCount():
             scr.table.selectRow(0)
         if key == "tasks" and scr.model.rowCount():
-            scr.table.selectRow(0)
+            re_task = next((r["id"] for r in map(scr.model.row, range(scr.model.rowCount()))
+                            if r and r.get("kind") == "reinspection"), None)
+            if re_task:
+                scr.select_task(re_task)
+            else:
+                scr.table.selectRow(0)
         shot(f"{['tasks', 'institutions', 'inspections', 'rectifications', 'sync', 'settings'].index(key) + 1:02d}_{key}")
     insp = win.screens["inspections"].model
     draft = next((insp.row(i)["id"] for i in range(insp.rowCount()) if insp.row(i)["status"] == "draft"), None)
@@ -47,9 +84,13 @@ def main(argv: list[str]) -> int:
             area.editor._typed("280")  # the live threshold turns it red
         v.goto(f"sec:{cv}:T-3", "T-3-2")
         shot("11_visit_items")
-        teachers = next((k for k in v.pages if k.endswith(":T-2")), None)
+        teachers = next((k for k in v.sections if k.endswith(":T-2")), None)
         if teachers:
             v.goto(teachers)
+            table = v.row(cv, "T-2-1").editor.model
+            for t in TEACHERS:
+                if len(table.rows) < len(TEACHERS):
+                    table.add_row({k: val for k, val in t.items() if k in {c.id for c in table.columns}})
             shot("12_visit_teachers")
         v.goto("findings")
         v.findings_page.draft_from_failures()
@@ -72,6 +113,29 @@ def main(argv: list[str]) -> int:
         win.close_visit(remember=False)
     store.close()
     return 0
+
+
+def add_hq_reinspection(store: object) -> None:
+    """A 复查 task for the demo's rectification as HQ would send it (applied the way a sync pull
+    applies it), so 任务 shows every kind of task."""
+    import datetime as dt
+
+    from inspector.store import directory, visits
+    from inspector.sync import client
+    from inspector.util import dumps, new_id, now_iso
+
+    rects = visits.list_rectifications(store)  # type: ignore[arg-type]
+    if not rects:
+        return
+    r = rects[0]
+    people = [p["id"] for p in directory.list_inspectors(store)[:2]]  # type: ignore[arg-type]
+    due = dt.date.fromisoformat(r["deadline"][:10])
+    task = {"id": new_id(), "kind": "reinspection", "institution_id": r["institution_id"],
+            "inspector_ids": dumps(people), "checklist_ids": dumps([]), "due_from": due.isoformat(),
+            "due_to": (due + dt.timedelta(days=15)).isoformat(), "status": "open", "created_at": now_iso(),
+            "note": f"复查：整改通知 {r.get('notice_number') or ''}，整改期限 {r['deadline'][:10]}"}
+    with store.tx():  # type: ignore[attr-defined]
+        client._apply_change(store, {"seq": 0, "entity": "task", "entity_id": task["id"], "data": task})  # type: ignore[arg-type]
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from ui import core
 from ui.operations import Operation
 from ui.qt import (
     QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton, Qt, QVBoxLayout,
-    QWidget, GREEN, GREY, RED,
+    QWidget, Signal, GREEN, GREY, RED,
 )
 from ui.screens import Screen
 
@@ -81,6 +81,10 @@ class SyncScreen(Screen):
         held = st.get("held") or []
         self.pending.setText(f"{st.get('unsent', 0)} 项操作" + (f"（其中 {len(held)} 项被总部退回，需处理）"
                                                                if held else ""))
+        quarantined = st.get("quarantined") or []
+        if quarantined:
+            self.pending.setText(self.pending.text() + f"<br><span style='color:{RED}'>总部发来的 {len(quarantined)} 条记录"
+                                 "本机暂时无法应用（已隔离，每次同步自动重试）</span>")
         hq_st = st.get("audit_hq_status")
         self.audit.setText(f"本机 {st.get('audit_local_seq')} 条，总部已确认 {st.get('audit_hq_seq') or 0} 条"
                            + (f"　<b style='color:{RED}'>总部发现缺口或改写</b>" if hq_st == "flagged" else ""))
@@ -145,6 +149,8 @@ class SyncScreen(Screen):
 class SettingsScreen(Screen):
     """Who I am, my signing key and passphrase, HQ address, enrolment."""
 
+    enrolled = Signal(object)   # sync.enrol's result, after a successful enrolment
+
     def __init__(self, store: Store, parent: QWidget | None = None):
         super().__init__(store, "设置", "检查人员资料、签名密钥、总部地址与设备登记", parent)
         prof = QGroupBox("本机使用人", self)
@@ -168,32 +174,50 @@ class SettingsScreen(Screen):
         kf.addRow("再次输入", self.pw2)
         self.key_btn = QPushButton("生成签名密钥", keys)
         self.key_btn.clicked.connect(self.create_key)
-        kf.addRow("", self.key_btn)
+        krow = QHBoxLayout()
+        krow.addWidget(self.key_btn)
+        krow.addStretch(1)
+        kf.addRow("", krow)
         self.lay.addWidget(keys)
 
         hq = QGroupBox("总部与设备登记", self)
+        self.hq_box = hq
         hf = QFormLayout(hq)
         self.url = QLineEdit(hq)
-        self.url.setPlaceholderText("https://hq.example.gov.cn")
+        self.url.setPlaceholderText("例如 https://hq.example.gov.cn（向总部管理员索取）")
         self.url.editingFinished.connect(lambda: self.store.set_meta(HQ_URL_KEY, self.url.text().strip()))
-        self.enrol_pw = QLineEdit(hq)
-        self.enrol_pw.setEchoMode(QLineEdit.EchoMode.Password)
-        self.enrol_pw.setPlaceholderText("尚无签名密钥时：设定签名口令")
         hf.addRow("总部地址", self.url)
+        self.badge = QLineEdit(hq)
+        self.badge.setPlaceholderText("登记码是发给哪个执法证号的，就填哪个")
+        hf.addRow("执法证号", self.badge)
         self.code = QLineEdit(hq)
         self.code.setPlaceholderText("总部发放的一次性登记码")
         hf.addRow("登记码", self.code)
+        self.enrol_pw = QLineEdit(hq)
+        self.enrol_pw.setEchoMode(QLineEdit.EchoMode.Password)
+        self.enrol_pw.setPlaceholderText("本机尚无签名密钥时：设定签名口令（至少 8 个字符）")
+        self.enrol_pw2 = QLineEdit(hq)
+        self.enrol_pw2.setEchoMode(QLineEdit.EchoMode.Password)
+        self.enrol_pw2.setPlaceholderText("再次输入签名口令")
         hf.addRow("签名口令", self.enrol_pw)
+        hf.addRow("再次输入", self.enrol_pw2)
+        self.badge.textChanged.connect(self._enrol_key_fields)
         self.enrol_btn = QPushButton("登记本机", hq)
+        self.enrol_btn.setObjectName("primary")
         self.enrol_btn.clicked.connect(self.enrol)
-        hf.addRow("", self.enrol_btn)
+        row = QHBoxLayout()
+        row.addWidget(self.enrol_btn)
+        row.addStretch(1)
+        hf.addRow("", row)
         self.enrol_state = QLabel("", hq)
         self.enrol_state.setWordWrap(True)
-        hf.addRow("", self.enrol_state)
+        hf.addRow("登记状态", self.enrol_state)
         self.lay.addWidget(hq)
         self.lay.addStretch(1)
+        self.enrol_op: Operation | None = None
         for box in (prof, keys, hq):
             box.setMaximumWidth(820)
+        self.boxes = [prof, keys, hq]
 
     def refresh(self) -> None:
         self.me.clear()
@@ -213,10 +237,39 @@ class SettingsScreen(Screen):
         from inspector import sync
 
         e = sync.status(self.store)
+        # a laptop not yet enrolled sees the enrolment form first (it also makes the signing key)
+        order = self.boxes if e.get("enrolled") else [self.hq_box, *self.boxes[:2]]
+        for i, box in enumerate(order, start=1):
+            if self.lay.indexOf(box) != i:
+                self.lay.insertWidget(i, box)
         if e.get("enrolled"):
             self.url.setText(e.get("hq_url") or self.url.text())
+            self.badge.setText(e.get("badge_no") or "")
             self.enrol_state.setText(f"<span style='color:{GREEN}'>本机已登记（执法证号 {e.get('badge_no')}，"
                                      f"设备 {e.get('device_id')}）</span>")
+            self.enrol_btn.setText("重新登记")
+        elif self.enrol_op is None:
+            self.enrol_state.setText(f"<span style='color:{GREY}'>本机尚未登记。不登记也能离线检查；"
+                                     "登记后才能下载任务、名录和检查表，并上传检查结果。</span>")
+
+    def _enrol_key_fields(self, badge: str) -> None:
+        """The passphrase is only asked for when enrolment has to make the signing key."""
+        from inspector import keys
+
+        need = not (badge.strip() and keys.has_key(self.store.home, badge.strip()))
+        for w in (self.enrol_pw, self.enrol_pw2):
+            w.setEnabled(need)
+        self.enrol_pw.setPlaceholderText("本机尚无该执法证号的签名密钥：设定签名口令（至少 8 个字符）" if need
+                                         else "本机已有该执法证号的签名密钥，无需填写")
+        self.enrol_pw2.setPlaceholderText("再次输入签名口令" if need else "")
+
+    def focus_enrolment(self) -> None:
+        """From the first-start offer: the first empty field of the enrolment form gets the cursor."""
+        for w in (self.url, self.badge, self.code):
+            if not w.text().strip():
+                w.setFocus()
+                return
+        self.enrol_pw.setFocus()
 
     def _me(self) -> dict[str, Any] | None:
         iid = self.me.currentData()
@@ -239,12 +292,19 @@ class SettingsScreen(Screen):
             self.me_info.setText("选择本机使用人后可生成签名密钥。")
             self.key_state.setText("—")
             self.key_btn.setEnabled(False)
+            for w in (self.pw1, self.pw2):
+                w.setEnabled(False)
             return
         self.me_info.setText(f"{p.get('unit') or ''}　{p.get('county') or ''}")
+        if not self.badge.text().strip():
+            self.badge.setText(p.get("badge_no") or "")
         has = keys.has_key(self.store.home, p["badge_no"])
         self.key_state.setText(f"<span style='color:{GREEN}'>已有签名密钥</span>" if has
                                else f"<span style='color:{RED}'>尚无签名密钥</span>")
         self.key_btn.setEnabled(not has)
+        for w in (self.pw1, self.pw2):
+            w.setEnabled(not has)
+        self._enrol_key_fields(self.badge.text())
 
     def create_key(self) -> None:
         from inspector import keys
@@ -266,18 +326,58 @@ class SettingsScreen(Screen):
         self._show_me()
 
     def enrol(self) -> None:
-        from inspector import sync
+        """Enrol in the background (network, key generation); the window stays usable."""
+        from inspector import keys, sync
 
-        self.store.set_meta(HQ_URL_KEY, self.url.text().strip())
+        url = self.url.text().strip()
+        self.store.set_meta(HQ_URL_KEY, url)
         p = self._me()
-        try:
-            res = sync.enrol(self.store, self.url.text().strip(), self.code.text().strip(),
-                             badge_no=p["badge_no"] if p else None, passphrase=self.enrol_pw.text() or None)
-        except InspectorError as e:
-            self.enrol_state.setText(f"<span style='color:{RED}'>登记失败：{e}</span>")
+        badge = self.badge.text().strip() or (p["badge_no"] if p else "")
+        code = self.code.text().strip()
+        problem = ("请填写总部地址。" if not url else "请填写执法证号。" if not badge
+                   else "请填写总部发放的登记码。" if not code else "")
+        pw = self.enrol_pw.text()
+        if not problem and not keys.has_key(self.store.home, badge):
+            if not pw:
+                problem = f"执法证号 {badge} 在本机还没有签名密钥：请设定签名口令（登记时生成密钥）。"
+            elif pw != self.enrol_pw2.text():
+                problem = "两次输入的签名口令不一致。"
+        if problem:
+            self.enrol_state.setText(f"<span style='color:{RED}'>{problem}</span>")
             return
-        finally:
-            self.enrol_pw.clear()
-        self.enrol_state.setText(f"<span style='color:{GREEN}'>登记成功：设备 {res['device_id']}，"
-                                 f"执法证号 {res['badge_no']}。</span>")
-        self._show_me()
+        self.enrol_pw.clear()
+        self.enrol_pw2.clear()
+        self.enrol_btn.setEnabled(False)
+        self.enrol_state.setText("正在连接总部并登记……")
+        path = self.store.path
+
+        def work(_progress: Any) -> Any:
+            s = Store(path)  # the worker's own connection
+            try:
+                return sync.enrol(s, url, code, badge_no=badge, passphrase=pw or None)
+            finally:
+                s.close()
+
+        self.enrol_op = Operation(work, self)
+        self.enrol_op.succeeded.connect(self._enrolled)
+        self.enrol_op.failed.connect(self._enrol_failed)
+        self.enrol_op.start()
+
+    def _enrolled(self, res: dict[str, Any]) -> None:
+        self.enrol_op = None
+        self.enrol_btn.setEnabled(True)
+        me = (res.get("inspector") or {}).get("id")
+        if me and not self.store.get_meta("ui.me"):
+            self.store.set_meta("ui.me", me)  # HQ's id for this inspector; the directory arrives at the next sync
+        self.code.clear()
+        self.refresh()
+        self.enrol_state.setText(f"<span style='color:{GREEN}'>登记成功，本机已登记：设备 {res['device_id']}，"
+                                 f"执法证号 {res['badge_no']}。请到“同步”下载任务、名录和检查表。</span>")
+        self.message.emit("本机已在总部登记。")
+        self.enrolled.emit(res)
+
+    def _enrol_failed(self, e: Any) -> None:
+        self.enrol_op = None
+        self.enrol_btn.setEnabled(True)
+        plain = str(e) if isinstance(e, InspectorError) else f"{type(e).__name__}: {e}"
+        self.enrol_state.setText(f"<span style='color:{RED}'>登记失败：{plain}</span>")
