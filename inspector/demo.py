@@ -57,6 +57,16 @@ def _training_checklist() -> Any:
     raise LookupError("forms/training.toml 不存在")
 
 
+def _checklist_for(kind: str | None) -> Any:
+    """The shipped checklist for an institution kind (培训机构 / 评价机构); training otherwise."""
+    from inspector import forms
+
+    for cl in forms.load_all():
+        if cl.kind == kind:
+            return cl
+    return _training_checklist()
+
+
 def _answers(cl: Any) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for it in cl.items:
@@ -68,6 +78,8 @@ def _answers(cl: Any) -> dict[str, Any]:
             out[it.id] = (it.threshold or {}).get("value", 1) * 1.5 if it.threshold else 1
         elif it.type == "date":
             out[it.id] = "2028-12-31"
+        elif it.type == "choice" and it.choices and it.params.get("multiple"):
+            out[it.id] = list(it.choices)  # every required document seen
         elif it.type == "choice" and it.choices:
             out[it.id] = "否" if "否" in it.choices else it.choices[0]
         elif it.type == "text":
@@ -253,16 +265,16 @@ def seed_demo(store: Store) -> bool:
         done_inst = store.one("SELECT * FROM institutions WHERE id = ?", (t.get("institution_id"),)) or done_inst
     iid = visit(store, done_inst, pair, seed=3, task_id=tid, work=home / "demo-photos", photo_size=(960, 720))
     documents_for(store, iid, pair)
-    # one visit in progress with some answers
+    # one visit in progress with some answers, on the checklist for that institution's kind
     from inspector.store import checklists
 
-    cl = _training_checklist()
-    cv = checklists.ensure_version(store, cl, actor="demo")
     tid2 = task_ids[1] if len(task_ids) > 1 else None
     inst2 = training[1]
     if tid2:
         t = store.one("SELECT institution_id FROM tasks WHERE id = ?", (tid2,)) or {}
         inst2 = store.one("SELECT * FROM institutions WHERE id = ?", (t.get("institution_id"),)) or inst2
+    cl = _checklist_for(inst2.get("kind"))
+    cv = checklists.ensure_version(store, cl, actor="demo")
     iid2 = visits.start_inspection(store, inst2["id"], inspector_ids=[r["id"] for r in pair], task_id=tid2,
                                    checklist_version_ids=[cv], place=inst2.get("address"), actor="demo")
     visits.update_inspection(store, iid2, ids_shown=True, rights_explained=True, actor="demo")

@@ -50,20 +50,6 @@ def task_rows(record: Mapping[str, Any]) -> list[list[str]]:
     return out
 
 
-def _glyph_mapper(font: str) -> Any:
-    """Text as the font can draw it: when the CJK font lacks ASCII glyphs (the shipped Droid Sans
-    Fallback does), ASCII is drawn with its full-width forms instead of blanks."""
-    from reportlab.pdfbase import pdfmetrics
-
-    face = getattr(pdfmetrics.getFont(font), "face", None)
-    cmap = getattr(face, "charToGlyph", None)
-    if cmap is None or ord("0") in cmap:
-        return lambda s: s
-    table = {c: c + 0xFEE0 for c in range(0x21, 0x7F)}
-    table[0x20] = 0x3000
-    return lambda s: str(s).translate(table)
-
-
 def _esc(s: str) -> str:
     return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
@@ -110,17 +96,17 @@ def export_pdf(record: Mapping[str, Any], path: str | Path, *, agency: str = "")
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.units import mm
     from reportlab.pdfgen.canvas import Canvas
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+    from reportlab.platypus import SimpleDocTemplate, Spacer, Table, TableStyle
 
+    from inspector.documents.common import Para  # line breaking with Chinese punctuation rules
     from inspector.pdfbase import register_fonts, styles
 
     font = register_fonts()
     st = styles()
     p = Path(path)
-    fw = _glyph_mapper(font)
 
     def para(text: str, style: str = "cell") -> Any:
-        return Paragraph(_esc(fw(text)), st[style])
+        return Para(_esc(text).replace("\n", "<br/>"), st[style])
 
     class NumberedCanvas(Canvas):
         """Two-pass page count so the footer can say 共 y 页."""
@@ -139,7 +125,7 @@ def export_pdf(record: Mapping[str, Any], path: str | Path, *, agency: str = "")
             for state in self._pages:
                 self.__dict__.update(state)
                 self.setFont(font, 8.5)
-                self.drawCentredString(A4[0] / 2, 10 * mm, fw(f"第 {self._pageNumber} 页 共 {total} 页"))
+                self.drawCentredString(A4[0] / 2, 10 * mm, f"第 {self._pageNumber} 页 共 {total} 页")
                 super().showPage()
             super().save()
 
@@ -163,8 +149,9 @@ def export_pdf(record: Mapping[str, Any], path: str | Path, *, agency: str = "")
                            ("VALIGN", (0, 0), (-1, -1), "TOP")]))
     story += [t, Spacer(1, 5 * mm), para("抽查名单", "h2")]
     data = [[para(h) for h in HEADERS]]
-    data += [[para(c) for c in r] for r in task_rows(record)]
-    lst = Table(data, colWidths=[10 * mm, 17 * mm, 48 * mm, 36 * mm, 16 * mm, 53 * mm], repeatRows=1)
+    # one inspector per line, so a name never breaks across lines
+    data += [[para(c) for c in r[:-1]] + [para(r[-1].replace("、", "\n"))] for r in task_rows(record)]
+    lst = Table(data, colWidths=[11 * mm, 17 * mm, 41 * mm, 42 * mm, 18 * mm, 51 * mm], repeatRows=1)
     lst.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), font),
                              ("GRID", (0, 0), (-1, -1), 0.5, colors.grey),
                              ("BACKGROUND", (0, 0), (-1, 0), colors.whitesmoke),

@@ -147,3 +147,62 @@ def test_strokes_render_as_signature_images():
     im = Image.open(io.BytesIO(png))
     assert im.format == "PNG" and im.mode == "RGBA"
     assert im.getchannel("A").getbbox() is not None  # something was drawn
+
+
+def test_notice_latin_text_is_real_ascii(demo_run, demo_store):
+    """Digits and codes are drawn in the embedded CJK face's own Latin glyphs and extract as ASCII
+    (not full-width look-alikes, not blanks)."""
+    text = _text(demo_run, "notice")
+    number = demo_run["numbers"]["notice"]
+    for run_ in re.findall(r"[\x21-\x7e]+", number):  # e.g. "2026", "L-0001"
+        assert run_ in text, run_
+    credit = demo_store.scalar("SELECT credit_code FROM institutions")
+    assert credit.isascii() and credit in text
+    assert not re.search(r"[\uff10-\uff19\uff21-\uff3a]", text), "full-width digits/letters in the notice"
+    # one face only: no fallback font is embedded when WQY covers every character
+    assert {r[0].split("+")[-1] for r in pdffonts_rows(demo_run["files"]["notice"])} == {"WenQuanYiMicroHei-0"}
+
+
+def test_fallback_font_only_for_characters_wqy_lacks(tmp_path):
+    from inspector.documents import common
+
+    assert common.mixed("编号 L-0001 ㎡ № √ × — …") == "编号 L-0001 ㎡ № √ × — …"  # all in WQY
+    assert common.mixed("a ∛ b").count(f'<font name="{common.LATIN}">∛</font>') == 1  # only Vera has ∛
+    pdf = tmp_path / "x.pdf"
+    pdf.write_bytes(common.build([common.P("立方根 ∛8 = 2")], common.Page("测试")))
+    names = {r[0].split("+")[-1] for r in pdffonts_rows(pdf)}
+    assert names == {"WenQuanYiMicroHei-0", "BitstreamVeraSans-Roman"}
+    assert all(r[-5] == "yes" for r in pdffonts_rows(pdf))
+
+
+def test_chinese_punctuation_never_starts_or_ends_a_line_wrongly():
+    from inspector.documents.common import P
+
+    text = ("理论课集中培训面积 180㎡，低于 300㎡ 要求；现场测量理论教室两间，合计约 180 平方米。"
+            "检查人员张桂（执法证号 豫41070200001）、廖娟一（执法证号 豫41070300002）在场。") * 2
+    for width in range(60, 400, 5):
+        p = P(text, "cell")
+        p.wrap(width, 10_000)
+        lines = ["".join(str(x) for x in ln[1]) if isinstance(ln, tuple) else "".join(w.text for w in ln.words)
+                 for ln in p.blPara.lines]
+        assert "".join(lines).replace(" ", "") == text.replace(" ", "")  # nothing lost or doubled
+        assert all(not ln.lstrip().startswith(("，", "；", "。", "：", "）")) for ln in lines), (width, lines)
+        assert all(not ln.rstrip().endswith("（") for ln in lines[:-1]), (width, lines)
+
+
+def test_publication_pdf_sets_codes_in_ascii(tmp_path):
+    from inspector import publish
+
+    inst = {"county": "卫滨区", "name": "新乡市卫河职业技术培训学校", "credit_code": "52410703MAQBQD3HXB",
+            "kind": "培训机构"}
+    record = {"draw_id": "01a201fe-dcc6-7c37-85b2-8a5e76185f35", "seed": "demo-seed-2026",
+              "algorithm": "inspector-draw/1", "institutions_sha256": "6" * 64, "inspectors_sha256": "b" * 64,
+              "params": {"per_county": 15, "inspectors_per_task": 2}, "result_sha256": "d" * 64,
+              "tasks": [{"institution": inst, "inspectors": [{"name": "毛宇军", "badge_no": "豫41072600008"},
+                                                            {"name": "邓杰", "badge_no": "豫41078100010"}]}]}
+    out = publish.export_pdf(record, tmp_path / "公示.pdf", agency="新乡市人力资源和社会保障局")
+    text = re.sub(r"\s+", "", pdftext(out, layout=False))
+    for s in ("双随机抽查结果公示", "52410703MAQBQD3HXB", "demo-seed-2026", "毛宇军（豫41072600008）", "第1页共1页"):
+        assert s in text, s
+    rows = pdffonts_rows(out)
+    assert rows and all(r[-5] == "yes" for r in rows) and not any("Helvetica" in r[0] for r in rows)

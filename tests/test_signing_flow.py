@@ -96,3 +96,20 @@ def test_documents_of_an_open_inspection_cannot_be_signed(store, home):
     d = documents.make_document(store, iid, "record")
     with pytest.raises(DocumentError, match="尚未完成"):
         documents.sign_document(store, d["id"], ins[0]["badge_no"], demo.DEMO_PASSPHRASES[0])
+
+
+def test_signing_falls_back_when_the_fixed_reservation_is_too_small(tmp_path, monkeypatch):
+    """signing.sign reserves a fixed size for the CMS container (no dummy signature); if a
+    larger chain ever overflows it, pyHanko's own estimate is used and the signature is valid."""
+    from inspector import keys, signing
+    from inspector.documents import common
+    from tests.docs_fixtures import pdfsig
+
+    keys.create_inspector_key(tmp_path, "豫41070200009", "测试员", "pass-123456")
+    sk = keys.load_signing_key(tmp_path, "豫41070200009", "pass-123456")
+    pdf = signing.prepare(common.build([common.P("复查通知")], common.Page("测试")), [signing.field_name(1)])
+    monkeypatch.setattr(signing, "RESERVED", 256)  # far too small for any CMS
+    out = tmp_path / "signed.pdf"
+    out.write_bytes(signing.sign(pdf, sk, signing.field_name(1)))
+    assert signing.signature_fields(out.read_bytes()) == [(signing.field_name(1), True)]
+    assert "Signature is Valid" in pdfsig(out)

@@ -1,8 +1,12 @@
 """Layout shared by the official forms: fonts, paragraphs, bordered field tables,
 signature boxes, the 文号 line, the QR code and "第 x 页 共 y 页".
 
-The shipped CJK font has no Latin glyphs, so ASCII runs (digits, codes, URLs) are
-set in reportlab's bundled Bitstream Vera (TrueType, embedded like the CJK font).
+Everything is set in the shipped CJK face (WenQuanYi Micro Hei: CJK, Latin, digits, common
+symbols). Only a character it lacks falls back to reportlab's bundled Bitstream Vera, which is
+then embedded too; a document without such characters carries one font.
+
+Importing this module teaches reportlab the Chinese punctuation rules for line breaks
+(``_extend_kinsoku``); ``P`` paragraphs cache their line breaking per width (``Para``).
 """
 from __future__ import annotations
 
@@ -39,13 +43,88 @@ MARGIN_TOP = 22 * mm
 MARGIN_BOTTOM = 20 * mm
 CONTENT_W = PAGE_W - 2 * MARGIN_X
 GRID = colors.black
-_ASCII = re.compile(r"([\x20-\x7e]+)")
+# Chinese line-breaking rules, applied to reportlab process-wide on import (its tables are
+# Japanese-oriented): these marks must not start a line — without them "，合计" could open one;
+# added to reportlab's list, the mark hangs at the end of the previous line instead. And an opening
+# bracket must not end a line (``_dumb_split``).
+_NO_LINE_START = "，；：？！》〉”’…％℃"
+
+
+def _dumb_split(word: str, widths: list[float], maxWidths: Any) -> list[list[Any]]:  # noqa: N803
+    """reportlab's ``textsplit.dumbSplit`` (fill each line, break anywhere between CJK characters,
+    let a mark that cannot start a line hang), plus: an opening bracket or quote never ends a line,
+    it moves down with what it opens."""
+    from unicodedata import category
+
+    from reportlab.lib import textsplit
+
+    cannot_start, cannot_end, fuzz = textsplit.ALL_CANNOT_START, textsplit.ALL_CANNOT_END, 1e-6
+    if not isinstance(maxWidths, (list, tuple)):
+        maxWidths = [maxWidths]
+    lines: list[list[Any]] = []
+    i = line_start = 0
+    used = 0.0
+    max_w = maxWidths[0]
+    n = len(word)
+    while i < n:
+        w, c = widths[i], word[i]
+        used += w
+        i += 1
+        if used > max_w + fuzz and used > 0:
+            extra = max_w - used
+            if ord(c) < 0x3000:  # inside a Latin run: go back to a space or a CJK character
+                for j in range(i - 1, (line_start + i) >> 1, -1):
+                    if category(word[j]) == "Zs" or ord(word[j]) >= 0x3000:
+                        k = j + 1
+                        if k < i:
+                            extra += sum(widths[k + 1:i])
+                            w, c, i = widths[k], word[k], k + 1
+                            break
+            if c not in cannot_start and i > line_start + 1:
+                i -= 1
+                extra += w
+            if i - 1 > line_start + 1 and word[i - 1] in cannot_end:
+                i -= 1
+                extra += widths[i]
+            lines.append([extra, word[line_start:i].strip()])
+            max_w = maxWidths[min(len(lines), len(maxWidths) - 1)]
+            line_start = i
+            used = 0.0
+    if used > 0:
+        lines.append([max_w - used, word[line_start:]])
+    return lines
+
+
+def _extend_kinsoku() -> None:
+    from reportlab.lib import textsplit
+    from reportlab.platypus import paragraph
+
+    extra = "".join(c for c in _NO_LINE_START if c not in textsplit.ALL_CANNOT_START)
+    if extra:
+        textsplit.ALL_CANNOT_START += extra
+        paragraph.ALL_CANNOT_START = textsplit.ALL_CANNOT_START
+    textsplit.dumbSplit = _dumb_split  # wordSplit (single-run paragraphs) looks it up at call time
+
+
+_extend_kinsoku()
 
 
 @lru_cache(maxsize=1)
 def fonts() -> tuple[str, str]:
-    """(cjk, latin) font names, both registered TrueType fonts that reportlab embeds."""
-    cjk = pdfbase.register_fonts()
+    """(cjk, fallback) font names. The CJK face (WenQuanYi Micro Hei) also has Latin, digits and
+    the usual symbols; the fallback (Bitstream Vera) is registered, and so embedded, only when
+    some text holds a character the CJK face lacks."""
+    return pdfbase.register_fonts(), LATIN
+
+
+@lru_cache(maxsize=1)
+def _cjk_coverage() -> frozenset[int]:
+    return frozenset(pdfmetrics.getFont(fonts()[0]).face.charToGlyph)
+
+
+@lru_cache(maxsize=1)
+def _fallback_coverage() -> frozenset[int]:
+    """Registers the fallback font on first need; its code points."""
     vera = Path(reportlab.__file__).parent / "fonts" / "Vera.ttf"
     pdfmetrics.registerFont(TTFont(LATIN, str(vera)))
     from reportlab.lib.fonts import addMapping
@@ -53,27 +132,24 @@ def fonts() -> tuple[str, str]:
     for b in (0, 1):
         for i in (0, 1):
             addMapping(LATIN, b, i, LATIN)
-    return cjk, LATIN
-
-
-@lru_cache(maxsize=1)
-def _coverage() -> tuple[frozenset[int], frozenset[int]]:
-    cjk, latin = fonts()
-    return (frozenset(pdfmetrics.getFont(cjk).face.charToGlyph),
-            frozenset(pdfmetrics.getFont(latin).face.charToGlyph))
+    return frozenset(pdfmetrics.getFont(LATIN).face.charToGlyph)
 
 
 def _latin_char(ch: str) -> bool:
-    """Set this character in the Latin font: ASCII, or a symbol the CJK font lacks (— … √ ×)."""
+    """Set this character in the fallback font: the CJK face lacks it and the fallback has it."""
     o = ord(ch)
-    if 0x20 <= o < 0x7F:
-        return True
-    cjk, latin = _coverage()
-    return o not in cjk and o in latin
+    return o not in _cjk_coverage() and o in _fallback_coverage()
+
+
+def _all_cjk(text: str) -> bool:
+    cover = _cjk_coverage()
+    return all(ord(ch) in cover for ch in text)
 
 
 def runs(text: str) -> list[tuple[bool, str]]:
-    """Split into (is_latin, run) pieces."""
+    """Split into (is_fallback, run) pieces; one CJK run when the CJK face covers everything."""
+    if _all_cjk(text):
+        return [(False, text)] if text else []
     out: list[tuple[bool, str]] = []
     for ch in text:
         lat = _latin_char(ch)
@@ -85,13 +161,14 @@ def runs(text: str) -> list[tuple[bool, str]]:
 
 
 def mixed(text: Any) -> str:
-    """Escape ``text`` for a Paragraph and set its Latin runs in the Latin font."""
+    """Escape ``text`` for a Paragraph; characters only the fallback font has are set in it."""
     s = "" if text is None else str(text)
-    _, latin = fonts()
+    if _all_cjk(s.replace("\n", "")):
+        return escape(s).replace("\n", "<br/>")
     out = []
     for lat, part in runs(s):
-        if lat and part.strip():
-            out.append(f'<font name="{latin}">{escape(part)}</font>')
+        if lat:
+            out.append(f'<font name="{LATIN}">{escape(part)}</font>')
         else:
             out.append(escape(part))
     return "".join(out).replace("\n", "<br/>")
@@ -111,14 +188,35 @@ def styles() -> dict[str, ParagraphStyle]:
         "right": ParagraphStyle("doc_right", parent=body, alignment=TA_RIGHT),
         "center": ParagraphStyle("doc_center", parent=body, alignment=TA_CENTER),
         "cell": ParagraphStyle("doc_cell", parent=body, fontSize=10, leading=14),
+        "cell9": ParagraphStyle("doc_cell9", parent=body, fontSize=9, leading=12.5),
+        "cell9c": ParagraphStyle("doc_cell9c", parent=body, fontSize=9, leading=12.5, alignment=TA_CENTER),
+        "cell9r": ParagraphStyle("doc_cell9r", parent=body, fontSize=9, leading=12.5, alignment=TA_RIGHT),
         "cellc": ParagraphStyle("doc_cellc", parent=body, fontSize=10, leading=14, alignment=TA_CENTER),
         "small": ParagraphStyle("doc_small", parent=body, fontSize=8.5, leading=11),
+        "smallc": ParagraphStyle("doc_smallc", parent=body, fontSize=8.5, leading=11, alignment=TA_CENTER),
         "h2": ParagraphStyle("doc_h2", parent=body, fontSize=12, leading=20, spaceBefore=8, spaceAfter=2),
     }
 
 
+class Para(Paragraph):
+    """A Paragraph that remembers its line breaking per width. Tables wrap every cell several
+    times at the same width (row heights, page splits, drawing): the CJK line breaker, which
+    measures each character, then runs once per width instead of ~8 times."""
+
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:  # noqa: N803
+        cache = self.__dict__.setdefault("_wrap_cache", {})
+        hit = cache.get(availWidth)
+        if hit is not None:
+            self.width, self._wrapWidths, self.blPara, self.height = hit
+            return self.width, self.height
+        w, h = super().wrap(availWidth, availHeight)
+        if hasattr(self, "blPara"):
+            cache[availWidth] = (self.width, self._wrapWidths, self.blPara, self.height)
+        return w, h
+
+
 def P(text: Any, style: str = "body", *, raw: bool = False) -> Paragraph:
-    return Paragraph(text if raw else mixed(text), styles()[style])
+    return Para(text if raw else mixed(text), styles()[style])
 
 
 def grid_style(extra: Iterable[tuple] = ()) -> TableStyle:
@@ -276,7 +374,8 @@ class QRFlowable(Flowable):
                     x += 1
 
 
-def qr_flowable(url: str, size: float = 26 * mm) -> Flowable:
+def qr_flowable(url: str, size: float = 30 * mm) -> Flowable:
+    """30 mm: ≈ 0.5 mm per module at version 10 with its quiet zone, easy for a phone."""
     return QRFlowable(url, size)
 
 
@@ -351,11 +450,13 @@ def head(title: str, number: str | None, qr_url: str | None, agency: str | None 
     title_p = P(title, "title")
     if qr_url:
         qr = qr_flowable(qr_url)
-        caption = P("扫码核验", "small")
+        caption = P("扫码核验", "smallc")
         left = [P(agency or "", "center"), title_p] if agency else [title_p]
-        t = Table([[left, [qr, caption]]], colWidths=[CONTENT_W - 30 * mm, 30 * mm])
+        qw = 34 * mm
+        t = Table([[left, [qr, caption]]], colWidths=[CONTENT_W - qw, qw])
+        # left padding = QR column width, so the title stays centred on the page
         t.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "MIDDLE"), ("ALIGN", (1, 0), (1, 0), "CENTER"),
-                               ("LEFTPADDING", (0, 0), (0, 0), 30 * mm), ("FONTNAME", (0, 0), (-1, -1), fonts()[0])]))
+                               ("LEFTPADDING", (0, 0), (0, 0), qw), ("FONTNAME", (0, 0), (-1, -1), fonts()[0])]))
         out.append(t)
     else:
         if agency:
@@ -385,7 +486,8 @@ def fmt_date(value: str | None) -> str:
 
 
 def checkbox(on: bool) -> str:
-    """The fonts have no ☑/☐; 【√】/【　】 reads the same on paper."""
+    """【√】 ticked, 【　】 not: the shipped face has no ☑/☐, and its □/■ are small Latin-sized
+    shapes that look like specks next to CJK text."""
     return "【√】" if on else "【　】"
 
 

@@ -97,19 +97,29 @@ def write_xlsx(path: Any, rows: Sequence[dict[str, Any]], *, date: str | None = 
     return str(path)
 
 
+_LEDGER_ALIGN = {"涉及人数": "cell9c", "资金金额": "cell9r", "整改期限": "cell9c", "整改结果": "cell9c"}
+
+
 def build_pdf(rows: Sequence[dict[str, Any]], *, date: str | None = None, unit: str = "",
               footer: dict[str, str] | None = None) -> bytes:
     fonts()
     page_w = landscape(A4)[0] - 2 * MARGIN_X
-    widths_mm = (9, 34, 55, 13, 19, 14, 40, 21, 18, 0)
+    # 9 pt cells; dates, amounts and phone numbers fit on one line (WQY's digits are wide)
+    widths_mm = (11, 32, 50, 12, 19, 15, 36, 21, 21, 0)
     used = sum(w * mm for w in widths_mm[:-1])
     widths = [w * mm for w in widths_mm[:-1]] + [page_w - used]
-    data = [[P(c, "cellc") for c in COLUMNS]]
+    data = [[P(c, "cell9c") for c in COLUMNS]]
     for n, r in enumerate(rows, 1):
+        r = dict(r)
+        if r.get("问题简述"):  # codes on their own line, so "（" never ends a line
+            r["问题简述"] = str(r["问题简述"]).replace("。（", "。\n（")
         amt = r.get("资金金额")
-        data.append([P(str(n), "cellc")] + [
-            P(("" if r.get(c) is None else (f"{amt:,.2f}" if c == "资金金额" and isinstance(amt, (int, float))
-                                              else str(r.get(c)))), "cell") for c in COLUMNS[1:]])
+        cells = [P(str(n), "cell9c")]
+        for c in COLUMNS[1:]:
+            v = r.get(c)
+            text = "" if v is None else f"{amt:,.2f}" if c == "资金金额" and isinstance(amt, (int, float)) else str(v)
+            cells.append(P(text, _LEDGER_ALIGN.get(c, "cell9")))
+        data.append(cells)
     t = Table(data, colWidths=widths, repeatRows=1)
     t.setStyle(grid_style([("VALIGN", (0, 0), (-1, -1), "TOP")]))
     f = footer or {}

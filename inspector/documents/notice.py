@@ -33,7 +33,7 @@ def build(rec: dict[str, Any], *, qr_url: str | None, images: parts.Images) -> b
         rows.append([P(str(n), "cellc"), P(f["description"], "cell"),
                      P("照片 " + "、".join(map(str, ev)) if ev else "现场检查笔录", "cell"),
                      P("、".join(f.get("codes") or []) or "—", "cellc"), P(f.get("basis") or "—", "cell")])
-    t = Table(rows, colWidths=[11 * mm, 62 * mm, 22 * mm, 24 * mm, CONTENT_W - 119 * mm], repeatRows=1)
+    t = Table(rows, colWidths=[12 * mm, 56 * mm, 26 * mm, 26 * mm, CONTENT_W - 120 * mm], repeatRows=1)
     t.setStyle(grid_style([("VALIGN", (0, 0), (-1, -1), "TOP")]))
     story += [t, Spacer(1, 3 * mm)]
     deadline = fmt_date(rec["deadline"])

@@ -89,8 +89,8 @@ def photo_list_table(rec: dict[str, Any], photos: list[dict[str, Any]]) -> Table
     for p in photos:
         rows.append([P(f"照片 {p['no']}", "cellc"), P(f"问题 {p['finding_no']}" if p.get("finding_no") else "—", "cellc"),
                      P(fmt_dt(p.get("taken_at")) if p.get("taken_at") else "未记录", "cell"),
-                     P(_item_text(rec, p.get("item_id")) or (p.get("caption") or ""), "cell")])
-    t = Table(rows, colWidths=[18 * mm, 18 * mm, 48 * mm, CONTENT_W - 84 * mm], repeatRows=1)
+                     P(_item_text(rec, p.get("item_id")) or p.get("caption") or "—", "cell")])
+    t = Table(rows, colWidths=[17 * mm, 20 * mm, 49 * mm, CONTENT_W - 86 * mm], repeatRows=1)
     t.setStyle(grid_style())
     return t
 
@@ -129,8 +129,11 @@ def photo_appendix(rec: dict[str, Any], photos: list[dict[str, Any]], images: Im
     cw = (CONTENT_W - 4 * mm) / 2
     cells = []
     for p in photos:
-        cells.append([_image(images.photo_path(p), cw - 6, 62 * mm), Spacer(1, 2),
-                      P(caption(rec, p), "small"), P(f"原始照片 SHA-256：{p['sha256']}", "small")])
+        # one paragraph per caption line: reportlab breaks single-run paragraphs far faster
+        # than ones holding <br/>, and it looks the same
+        cells.append([_image(images.photo_path(p), cw - 6, 50 * mm), Spacer(1, 2),
+                      *(P(line, "small") for line in caption(rec, p).split("\n")),
+                      P(f"原始照片 SHA-256：{p['sha256']}", "small")])
     rows = [cells[i:i + 2] + ([""] if len(cells[i:i + 2]) == 1 else []) for i in range(0, len(cells), 2)]
     t = Table(rows, colWidths=[cw, cw])
     t.setStyle(grid_style([("VALIGN", (0, 0), (-1, -1), "TOP"), ("ALIGN", (0, 0), (-1, -1), "CENTER")]))

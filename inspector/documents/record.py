@@ -25,7 +25,7 @@ def _facts(rec: dict[str, Any]) -> list[Flowable]:
                          P(parts.STATUS_TEXT.get(it["status"], it["status"]), "cellc"), P(detail, "cell")])
         if len(rows) == 1:
             rows.append([P("—", "cellc"), P("（未记录检查事项）", "cell"), "", ""])
-        t = Table(rows, colWidths=[11 * mm, 78 * mm, 16 * mm, CONTENT_W - 105 * mm], repeatRows=1)
+        t = Table(rows, colWidths=[12 * mm, 77 * mm, 16 * mm, CONTENT_W - 105 * mm], repeatRows=1)
         t.setStyle(grid_style([("VALIGN", (0, 0), (-1, -1), "TOP")]))
         out += [t, Spacer(1, 3 * mm)]
     return out
