@@ -257,22 +257,17 @@ def seed_demo(store: Store) -> bool:
     training = [i for i in all_inst if i["kind"] == "培训机构"]
     pair = all_ins[:2]
     _ensure_keys(home, pair)
-    # one finished visit with signed documents and a rectification
-    tid = task_ids[0] if task_ids else None
-    done_inst = training[0]
-    if tid:
-        t = store.one("SELECT institution_id FROM tasks WHERE id = ?", (tid,)) or {}
-        done_inst = store.one("SELECT * FROM institutions WHERE id = ?", (t.get("institution_id"),)) or done_inst
+    task_inst = [(t, store.one("SELECT i.* FROM tasks t JOIN institutions i ON i.id = t.institution_id"
+                               " WHERE t.id = ?", (t,))) for t in task_ids]
+    # one finished visit with signed documents and a rectification: visit() answers the training
+    # checklist, so it goes to the first drawn 培训机构
+    tid, done_inst = next(((t, i) for t, i in task_inst if i and i["kind"] == "培训机构"), (None, training[0]))
     iid = visit(store, done_inst, pair, seed=3, task_id=tid, work=home / "demo-photos", photo_size=(960, 720))
     documents_for(store, iid, pair)
     # one visit in progress with some answers, on the checklist for that institution's kind
     from inspector.store import checklists
 
-    tid2 = task_ids[1] if len(task_ids) > 1 else None
-    inst2 = training[1]
-    if tid2:
-        t = store.one("SELECT institution_id FROM tasks WHERE id = ?", (tid2,)) or {}
-        inst2 = store.one("SELECT * FROM institutions WHERE id = ?", (t.get("institution_id"),)) or inst2
+    tid2, inst2 = next(((t, i) for t, i in task_inst if i and t != tid), (None, training[1]))
     cl = _checklist_for(inst2.get("kind"))
     cv = checklists.ensure_version(store, cl, actor="demo")
     iid2 = visits.start_inspection(store, inst2["id"], inspector_ids=[r["id"] for r in pair], task_id=tid2,

@@ -1,6 +1,8 @@
 """seed_demo fills a fresh laptop store for the GUI's first start, once."""
 from __future__ import annotations
 
+import json
+
 from inspector import demo, verify
 from inspector.store import documents
 
@@ -15,6 +17,11 @@ def test_seed_demo_once(store, home):
     draft = store.one("SELECT id FROM inspections WHERE status = 'draft'")
     assert store.scalar("SELECT COUNT(*) FROM answers WHERE inspection_id = ?", (draft["id"],)) > 0
     assert store.scalar("SELECT COUNT(*) FROM rectifications") == 1
+    # each visit uses the checklist of its institution's kind (no PX codes on a 评价机构)
+    for r in store.rows("SELECT i.kind, n.checklist_version_ids FROM inspections n"
+                        " JOIN institutions i ON i.id = n.institution_id"):
+        want = {"培训机构": "training@", "评价机构": "evaluation@"}[r["kind"]]
+        assert all(v.startswith(want) for v in json.loads(r["checklist_version_ids"])), r
     docs = documents.list_documents(store)
     assert sorted(d["kind"] for d in docs) == ["notice", "receipt", "record"]
     assert all(d["status"] == "signed" for d in docs)
