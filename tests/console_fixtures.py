@@ -18,7 +18,9 @@ from inspector.hq import db as D
 from inspector.hq import service
 from inspector.util import dumps, now_iso
 
-__all__ = ["console_hq", "browser", "page_for", "seed_dataset", "INST", "PERIOD", "PASSWORDS", "login_session",
+from tests.hq_fixtures import postgresql_proc  # noqa: F401  (the console also runs on a real PostgreSQL)
+
+__all__ = ["console_hq", "console_dburl", "postgresql_proc", "browser", "page_for", "seed_dataset", "INST", "PERIOD", "PASSWORDS", "login_session",
            "signed_document"]
 
 PERIOD = ("2026-01-01", "2026-06-30")
@@ -173,14 +175,23 @@ def signed_document(hq: Any) -> dict[str, Any]:
             "device_token": enr["token"]}
 
 
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def console_dburl(request: pytest.FixtureRequest) -> str | None:
+    """None (SQLite) or the URL of a fresh database on the session's PostgreSQL server. A test module
+    may override it (the browser tests run on SQLite only)."""
+    from tests.hq_fixtures import pg_url
+
+    return None if request.param == "sqlite" else pg_url(request.getfixturevalue("postgresql_proc"))
+
+
 @pytest.fixture(scope="module")
-def console_hq(tmp_path_factory: pytest.TempPathFactory):
+def console_hq(tmp_path_factory: pytest.TempPathFactory, console_dburl: str | None):
     """A real HQ server (uvicorn on 127.0.0.1) with the known data set, staff admin/rev/view and a signed document."""
     from inspector.hq.console.auth import add_staff
     from tests.hq_fixtures import start_hq
 
     home = tmp_path_factory.mktemp("console") / "hq"
-    hq = start_hq(home)
+    hq = start_hq(home, console_dburl)
     add_staff(hq.engine, "rev", PASSWORDS["rev"], "reviewer", "赵审核")
     add_staff(hq.engine, "view", PASSWORDS["view"], "viewer", "钱查看")
     seed_dataset(hq.engine)

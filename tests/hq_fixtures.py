@@ -1,5 +1,6 @@
 """Fixtures for HQ and sync tests: a real HQ server (uvicorn on 127.0.0.1, free port) on
-SQLite or on a real PostgreSQL (pytest-postgresql + Debian's binaries), enrolled laptops,
+SQLite or on a real PostgreSQL (Debian's binaries, one server per test session started here:
+fresh folder, a free port retried if taken, leftovers of killed sessions reaped), enrolled laptops,
 test data, canonical dumps of both sides, and a TCP proxy that cuts connections.
 
 Import what a test module needs: ``from tests.hq_fixtures import *``.
@@ -7,15 +8,11 @@ Import what a test module needs: ``from tests.hq_fixtures import *``.
 from __future__ import annotations
 
 import glob
-import json
 import os
 import random
 import shutil
 import socket
-import stat
 import subprocess
-import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -53,35 +50,29 @@ def _pg_bin() -> str | None:
 PG_BIN = _pg_bin()
 
 
-_WRAPPER = r"""#!{python}
-# pg_ctl for pytest-postgresql when running as root: initdb/postgres refuse root, so run as
-# 'postgres'; and keep the data folder outside pytest's temp tree, which concurrent pytest
-# sessions prune (it would vanish under a running server).
-import hashlib, os, pwd, shutil, subprocess, sys, time
-REAL = {real!r}
-ROOT = "/var/tmp/inspector-pytest-pg"
-pg = pwd.getpwnam("postgres")
-args = sys.argv[1:]
-def mapped(p):
-    d = os.path.join(ROOT, hashlib.sha1(os.path.abspath(p).encode()).hexdigest()[:16])
-    return d
-out, prev, data = [], None, None
-for a in args:
-    if prev in ("-D", "--pgdata"):
-        os.makedirs(a, exist_ok=True)  # pytest-postgresql checks that its own path exists
-        data = mapped(a)
-        a = data
-    elif prev in ("-l", "--log"):
-        a = mapped(a) + ".log"
-        os.makedirs(ROOT, exist_ok=True)
-        open(a, "a").close()
-        os.chown(a, pg.pw_uid, pg.pw_gid)
-    out.append(a)
-    prev = a if a in ("-D", "--pgdata", "-l", "--log") else None
-os.makedirs(ROOT, exist_ok=True)
-os.chmod(ROOT, 0o755)
+PG_ROOT = Path("/var/tmp/inspector-pytest-pg")  # outside pytest's temp tree (concurrent sessions prune it)
 
-def alive(pid):
+
+class PGServer:
+    """A PostgreSQL server of this test session: its own data folder, a loopback port, trust auth."""
+
+    def __init__(self, datadir: Path, port: int, user: str = "postgres"):
+        self.datadir, self.port, self.user, self.host = datadir, port, user, "127.0.0.1"
+        self.logfile = datadir.with_suffix(".log")
+
+    def stop(self) -> None:
+        _pg_run("pg_ctl", "stop", "-m", "fast", "-w", "-t", "60", "-D", str(self.datadir))
+        _forget(self.datadir)
+
+
+def _pg_run(prog: str, *args: str, timeout: float = 180) -> subprocess.CompletedProcess:
+    """Run a PostgreSQL binary; as root through ``runuser -u postgres`` (initdb and postgres refuse root)."""
+    pre = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    return subprocess.run(pre + [os.path.join(str(PG_BIN), prog), *args], capture_output=True, text=True,
+                          cwd="/tmp", timeout=timeout)
+
+
+def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
         return True
@@ -90,67 +81,85 @@ def alive(pid):
     except PermissionError:
         return True
 
-if args and args[0] == "start":
-    # servers of test sessions that were killed (no teardown ran) are stopped here
-    for f in os.listdir(ROOT):
-        if f.endswith(".owner"):
-            d = os.path.join(ROOT, f[:-6])
+
+def _forget(datadir: Path) -> None:
+    shutil.rmtree(datadir, ignore_errors=True)
+    for extra in (datadir.with_suffix(".owner"), datadir.with_suffix(".log")):
+        extra.unlink(missing_ok=True)
+
+
+def _reap_leftovers() -> None:
+    """Servers (and data folders) of test sessions that died without teardown: stop and remove them.
+    A folder belongs to the session whose pid is in its ``.owner`` file; a dead owner means leftover."""
+    if not PG_ROOT.exists():
+        return
+    for owner in PG_ROOT.glob("*.owner"):
+        try:
+            pid = int(owner.read_text().strip() or 0)
+        except (OSError, ValueError):
+            pid = 0
+        if pid and _alive(pid):
+            continue
+        d = owner.with_suffix("")
+        if (d / "postmaster.pid").exists():
             try:
-                pid = int(open(os.path.join(ROOT, f)).read().strip() or 0)
-            except (OSError, ValueError):
-                continue
-            if pid and not alive(pid) and d != data:
-                subprocess.call(["runuser", "-u", "postgres", "--", REAL, "stop", "-m", "immediate", "-D", d],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd="/tmp")
-                shutil.rmtree(d, ignore_errors=True)
-                os.unlink(os.path.join(ROOT, f))
-    if data and os.environ.get("INSPECTOR_PG_OWNER"):
-        open(data + ".owner", "w").write(os.environ["INSPECTOR_PG_OWNER"])
-if args and args[0] == "initdb" and data:
-    shutil.rmtree(data, ignore_errors=True)
-    os.makedirs(data, mode=0o700)
-    os.chown(data, pg.pw_uid, pg.pw_gid)
-rc = subprocess.call(["runuser", "-u", "postgres", "--", REAL] + out, cwd="/tmp")
-if args and args[0] == "stop" and data and rc == 0:
-    shutil.rmtree(data, ignore_errors=True)
-    for extra in (data + ".owner",):
-        if os.path.exists(extra):
-            os.unlink(extra)
-    for f in os.listdir(ROOT):  # logs of servers that are gone
-        lp = os.path.join(ROOT, f)
-        if f.endswith(".log") and not os.path.exists(os.path.join(ROOT, f[:-4], "postmaster.pid")) \
-                and time.time() - os.path.getmtime(lp) > 120:
-            try:
-                os.unlink(os.path.join(ROOT, f))
-            except OSError:
+                _pg_run("pg_ctl", "stop", "-m", "immediate", "-w", "-t", "30", "-D", str(d), timeout=60)
+            except subprocess.TimeoutExpired:
                 pass
-sys.exit(rc)
-"""
+        _forget(d)
+    for d in PG_ROOT.iterdir():  # folders with no owner file at all (older layout, half-made)
+        if d.is_dir() and not d.with_suffix(".owner").exists() and time.time() - d.stat().st_mtime > 600:
+            pidf = d / "postmaster.pid"
+            try:
+                pid = int(pidf.read_text().split()[0]) if pidf.exists() else 0
+            except (OSError, ValueError, IndexError):
+                pid = 0
+            if not pid or not _alive(pid):
+                shutil.rmtree(d, ignore_errors=True)
 
 
-def _pg_ctl_executable() -> str | None:
-    """pg_ctl, or as root a wrapper that runs it as the ``postgres`` user (initdb refuses root)."""
-    if PG_BIN is None:
-        return None
-    real = os.path.join(PG_BIN, "pg_ctl")
-    if os.geteuid() != 0:
-        return real
-    d = Path("/var/tmp/inspector-pgctl")
-    d.mkdir(mode=0o755, exist_ok=True)
-    w = d / f"pg_ctl-{os.getpid()}"
-    w.write_text(_WRAPPER.format(python=sys.executable, real=real))
-    w.chmod(0o755)
-    stable = d / "pg_ctl"
-    os.replace(w, stable)  # same content from every session; atomic for concurrent ones
-    return str(stable)
+def start_pg() -> PGServer:
+    """initdb + pg_ctl start on a fresh folder and a free port. A port taken between choosing it and
+    the server binding it (other sessions share the machine) is retried on another port."""
+    _reap_leftovers()
+    PG_ROOT.mkdir(mode=0o755, parents=True, exist_ok=True)
+    os.chmod(PG_ROOT, 0o755)
+    d = PG_ROOT / f"s{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    d.with_suffix(".owner").write_text(str(os.getpid()))
+    d.mkdir(mode=0o700)
+    if os.geteuid() == 0:
+        import pwd
 
+        pg = pwd.getpwnam("postgres")
+        os.chown(d, pg.pw_uid, pg.pw_gid)
+    r = _pg_run("initdb", "-D", str(d), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync")
+    if r.returncode != 0:
+        _forget(d)
+        raise RuntimeError(f"initdb failed in {d}: {r.stderr[-2000:]}")
+    log = d.with_suffix(".log")
+    log.touch()
+    if os.geteuid() == 0:
+        os.chown(log, pg.pw_uid, pg.pw_gid)
+    errors = []
+    for _attempt in range(5):
+        port = free_port()
+        opts = f"-F -p {port} -k {d} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
+        r = _pg_run("pg_ctl", "start", "-w", "-t", "120", "-D", str(d), "-l", str(log), "-o", opts)
+        if r.returncode == 0:
+            return PGServer(d, port)
+        _pg_run("pg_ctl", "stop", "-m", "immediate", "-D", str(d))  # half-started: make sure it is gone
+        errors.append(f"port {port}: {r.stderr.strip()[-300:]} {log.read_text()[-500:]}")
+    _forget(d)
+    raise RuntimeError("PostgreSQL did not start:\n" + "\n".join(errors))
 
-os.environ.setdefault("INSPECTOR_PG_OWNER", str(os.getpid()))  # lets a later session stop our leftovers
 
 if PG_BIN:
-    from pytest_postgresql import factories
-
-    postgresql_proc = factories.postgresql_proc(executable=_pg_ctl_executable(), unixsocketdir="/tmp")
+    @pytest.fixture(scope="session")
+    def postgresql_proc() -> Any:
+        """This session's PostgreSQL server (started once; stopped and removed at the end)."""
+        server = start_pg()
+        yield server
+        server.stop()
 else:  # pragma: no cover
     @pytest.fixture(scope="session")
     def postgresql_proc() -> None:

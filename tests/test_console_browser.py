@@ -7,11 +7,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import pytest
 import sqlalchemy as sa
 
 from tests.console_fixtures import *  # noqa: F401,F403
 from tests.console_fixtures import PERIOD, page_for
 
+
+@pytest.fixture(scope="module")
+def console_dburl():
+    """The browser tests drive the pages on SQLite only (the role and report tests cover PostgreSQL)."""
+    return None
 
 
 def test_login_wrong_password_then_right_then_logout(browser, console_hq):

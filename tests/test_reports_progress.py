@@ -9,16 +9,21 @@ import pytest
 from inspector.reports import ledger as LG
 from inspector.reports import mapping as M
 from inspector.reports import progress as PG
-from tests.console_fixtures import PERIOD, seed_dataset
+from tests.console_fixtures import PERIOD, postgresql_proc, seed_dataset  # noqa: F401
 
 
-@pytest.fixture(scope="module")
-def inputs(tmp_path_factory):
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def inputs(request, tmp_path_factory):
+    """The known data set on SQLite and on a real PostgreSQL: the pinned numbers hold on both."""
     from inspector.hq import console_db  # noqa: F401
     from inspector.hq import db as D
+    from inspector.hq.config import normalise_db_url
     from inspector.hq.console import data
+    from tests.hq_fixtures import pg_url
 
-    eng = D.make_engine(f"sqlite:///{tmp_path_factory.mktemp('rep') / 'hq.db'}")
+    url = f"sqlite:///{tmp_path_factory.mktemp('rep') / 'hq.db'}" if request.param == "sqlite" else \
+        normalise_db_url(pg_url(request.getfixturevalue("postgresql_proc")))
+    eng = D.make_engine(url)
     D.create_schema(eng)
     seed_dataset(eng)
     yield data.report_inputs(eng)

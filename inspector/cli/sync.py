@@ -112,6 +112,9 @@ def cmd_status(args: argparse.Namespace) -> int:
         if s["last_error"]:
             lines.append(f"上次错误：{s['last_error']}")
         lines += [f"未推送：{h['entity']} {h['entity_id']}：{h.get('error') or h.get('status')}" for h in s["held"]]
+        if s["quarantined"]:
+            lines.append(f"已隔离 {len(s['quarantined'])} 条总部记录（本机无法应用，每次同步会重试）：")
+            lines += [f"已隔离：{q['entity']} {q['entity_id']}：{q['error']}" for q in s["quarantined"]]
         return "\n".join(lines)
 
     emit(args, st, text)

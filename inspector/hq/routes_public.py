@@ -60,8 +60,24 @@ def _doc_info(engine: sa.Engine, where: Any) -> dict[str, Any]:
 
 @router.get("/verify/{doc_id}")
 async def verify(doc_id: str, request: Request) -> dict[str, Any]:
-    """Public: what HQ recorded for a document (its signed PDF's SHA-256 among it)."""
-    return await run_in_threadpool(_doc_info, state(request).engine, D.documents.c.id == doc_id)
+    """Public: what HQ recorded for a document (its signed PDF's SHA-256 among it). Given the QR's
+    whole token (``id.record-sha.signature``) instead of the id, HQ also re-checks the QR's Ed25519
+    signature against the device key it enrolled: ``qr_valid`` false and ``genuine`` false when it fails."""
+    engine = state(request).engine
+    if "." not in doc_id:
+        return await run_in_threadpool(_doc_info, engine, D.documents.c.id == doc_id)
+
+    def work() -> dict[str, Any]:
+        with engine.connect() as conn:
+            q = service.check_qr(conn, doc_id)
+        info = _doc_info(engine, D.documents.c.id == q["doc_id"]) if q["doc_id"] else \
+            {"found": False, "message": "二维码内容无法解码"}
+        info.update(qr_valid=q["qr_valid"], qr_problems=q["problems"], genuine=info["found"] and q["qr_valid"])
+        if not q["qr_valid"]:
+            info["message"] = "无法确认这份文书：" + "；".join(q["problems"])
+        return info
+
+    return await run_in_threadpool(work)
 
 
 @router.post("/verify")

@@ -62,6 +62,14 @@ def join_row(table: sa.Table, rec: Any) -> dict[str, Any]:
     return out
 
 
+def change_data(table: sa.Table, rec: Any) -> dict[str, Any]:
+    """HQ row → a pull-log body: the laptop's row, with HQ's empty columns as explicit nulls
+    (so a column HQ cleared is cleared on the laptop too, not left at its old value)."""
+    out = {c: None for c in table.c.keys() if c not in BOOKKEEPING}
+    out.update(join_row(table, rec))
+    return out
+
+
 # -- enrolment and tokens --------------------------------------------------------------------------
 _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
@@ -102,10 +110,13 @@ def enrol(engine: Engine, cfg: HQConfig, code: str, public_key_pem: str, device_
         rec = conn.execute(sa.select(D.enrol_codes).where(D.enrol_codes.c.code_hash == h)).first()
         if rec is None:
             raise HQError(401, "code_invalid", "登记码无效")
-        if rec.used_at:
-            raise HQError(401, "code_used", "登记码已使用过（一次性）；请向总部重新申请")
         if dt.datetime.fromisoformat(rec.expires_at) < now:
             raise HQError(401, "code_expired", "登记码已过期；请向总部重新申请")
+        if rec.used_at:
+            again = _enrol_again(conn, cfg, rec, public_key_pem, qr_key_pem, now)
+            if again is None:
+                raise HQError(401, "code_used", "登记码已使用过（一次性）；请向总部重新申请")
+            return again
         if badge_no and badge_no != rec.badge_no:
             raise HQError(401, "code_badge_mismatch", f"登记码不是发给执法证号 {badge_no} 的")
         insp = conn.execute(sa.select(D.inspectors).where(D.inspectors.c.badge_no == rec.badge_no)).first()
@@ -132,6 +143,30 @@ def enrol(engine: Engine, cfg: HQConfig, code: str, public_key_pem: str, device_
     return {"device_id": device_id, "token": f"{device_id}.{secret}", "inspector": join_row(D.inspectors, insp),
             "cert_pem": cert.decode(), "ca_pem": ca.cert_pem.decode(), "doc_blocks": blocks,
             "hq": {"agency": cfg.agency, "doc_prefixes": cfg.doc_prefixes}}
+
+
+def _enrol_again(conn: Connection, cfg: HQConfig, rec: Any, public_key_pem: str, qr_key_pem: str | None,
+                 now: dt.datetime) -> dict[str, Any] | None:
+    """The reply to an enrolment was lost: the same code from the same device (same keys), while
+    the code is valid and the device has never used its token, gets the same enrolment back (same
+    device, certificate and number blocks) with a fresh token; the unseen old token stops working."""
+    from inspector.pki import CA
+
+    dev = conn.execute(sa.select(D.devices).where(D.devices.c.id == rec.device_id)).first()
+    if (dev is None or dev.revoked_at or dev.last_seen_at or dev.public_key_pem != public_key_pem
+            or (dev.qr_key_pem or None) != (qr_key_pem or None)):
+        return None
+    secret = secrets.token_urlsafe(32)
+    res = conn.execute(D.devices.update().where(D.devices.c.id == dev.id, D.devices.c.last_seen_at.is_(None))
+                       .values(token_hash=sha256_hex(secret.encode())))
+    if res.rowcount != 1:
+        return None
+    insp = conn.execute(sa.select(D.inspectors).where(D.inspectors.c.id == dev.inspector_id)).first()
+    blocks = [{"agency": b.agency, "year": b.year, "first": b.first, "last": b.last} for b in conn.execute(
+        sa.select(D.doc_blocks).where(D.doc_blocks.c.device_id == dev.id).order_by(D.doc_blocks.c.id))]
+    return {"device_id": dev.id, "token": f"{dev.id}.{secret}", "inspector": join_row(D.inspectors, insp),
+            "cert_pem": dev.cert_pem, "ca_pem": CA.load(cfg.ca_dir).cert_pem.decode(), "doc_blocks": blocks,
+            "hq": {"agency": cfg.agency, "doc_prefixes": cfg.doc_prefixes}, "repeated": True}
 
 
 def allocate_block(conn: Connection, cfg: HQConfig, device_id: str, year: int, prefix: str) -> dict[str, Any]:
@@ -170,6 +205,8 @@ def authenticate(engine: Engine, authorization: str | None) -> Device:
         raise HQError(403, "device_revoked", f"设备 {device_id} 已被总部吊销")
     if dt.datetime.fromisoformat(rec.expires_at) < utcnow():
         raise HQError(401, "token_expired", "设备令牌已过期；请重新登记")
+    if rec.last_seen_at is None:  # first use: the enrolment reply arrived (no repeat of the code after this)
+        touch_device(engine, rec.id)
     return Device(rec.id, rec.inspector_id, rec.badge_no)
 
 
@@ -226,7 +263,9 @@ def push(engine: Engine, blobs: HQBlobs, device: Device, body: dict[str, Any]) -
                         .where(D.applied_ops.c.op_id.in_(ids[i:i + 500])))})
                 applied: list[dict[str, Any]] = []
                 fresh = _new_inspections(conn, ops)
-                results = [_one_op(conn, blobs, device, op, done, applied, careful, fresh) for op in ops]
+                bulk = {} if careful else _bulk_new_inspections(conn, blobs, device, ops, done, applied, fresh)
+                results = [bulk.get(i) or _one_op(conn, blobs, device, op, done, applied, careful, fresh)
+                           for i, op in enumerate(ops)]
                 if applied:
                     conn.execute(D.applied_ops.insert(), applied)
                 conn.execute(D.devices.update().where(D.devices.c.id == device.id).values(last_seen_at=now_iso()))
@@ -245,6 +284,67 @@ def _new_inspections(conn: Connection, ops: list[Any]) -> set[str]:
         have.update(r.id for r in conn.execute(sa.select(D.inspections.c.id).where(
             D.inspections.c.id.in_(ids[i:i + 500]))))
     return set(ids) - have
+
+
+def _bulk_new_inspections(conn: Connection, blobs: HQBlobs, device: Device, ops: list[Any], done: dict[str, str],
+                          applied: list[dict[str, Any]], fresh: set[str]) -> dict[int, dict[str, Any]]:
+    """First sync of new inspections (the bulk of ingest): insert them, their answers, findings and
+    children with one executemany per table for the whole request instead of a few statements per
+    op — on PostgreSQL each statement is a round trip. Only plain cases: an inspection HQ has never
+    seen, named by one op of the request, not a revision. Anything the database refuses sends the
+    request to the careful pass (one savepoint per op), as before."""
+    count: dict[str, int] = {}
+    for o in ops:
+        if isinstance(o, dict) and isinstance(o.get("entity_id"), str):
+            count[o["entity_id"]] = count.get(o["entity_id"], 0) + 1
+    picked: list[tuple[int, dict[str, Any], dict[str, Any]]] = []
+    for i, o in enumerate(ops):
+        if not (isinstance(o, dict) and o.get("entity") == "inspection" and o.get("op", "upsert") == "upsert"
+                and isinstance(o.get("op_id"), str) and o["op_id"] not in done and o.get("entity_id") in fresh
+                and count.get(o["entity_id"]) == 1 and isinstance(o.get("data"), dict)):
+            continue
+        row = o["data"].get("row")
+        if not isinstance(row, dict) or row.get("id") != o["entity_id"] or row.get("replaces_id"):
+            continue
+        if blobs.missing([str(x) for x in o.get("blobs") or []]):
+            continue
+        picked.append((i, o, row))
+    if len(picked) < 2:
+        return {}
+    ts = now_iso()
+    groups: dict[tuple[Any, tuple[str, ...]], list[dict[str, Any]]] = {}
+
+    def add(table: sa.Table, vals: dict[str, Any]) -> None:
+        groups.setdefault((table, tuple(vals)), []).append(vals)
+
+    for _i, o, row in picked:
+        iid, data = o["entity_id"], o["data"]
+        add(D.inspections, {**split_row(D.inspections, row), "device_id": device.id, "received_at": ts})
+        for a in data.get("answers") or []:
+            add(D.answers, split_row(D.answers, {**a, "inspection_id": iid}))
+        for f in data.get("findings") or []:
+            add(D.findings, {**split_row(D.findings, {**f, "inspection_id": iid}), "device_id": device.id,
+                             "received_at": ts})
+        for kind, rows in (data.get("children") or {}).items():
+            for j, c in enumerate(rows):
+                add(D.inspection_children, {"inspection_id": iid, "kind": kind, "child_id": str(c.get("id") or j),
+                                            "data": dumps(c)})
+    order = [D.inspections, D.answers, D.findings, D.inspection_children]
+    for (table, _cols), rows in sorted(groups.items(), key=lambda g: order.index(g[0][0])):
+        if table is D.findings:
+            D.upsert(conn, table, rows, ["id"])
+        else:
+            conn.execute(table.insert(), rows)
+    out: dict[int, dict[str, Any]] = {}
+    for i, o, _row in picked:
+        res = {"op_id": o["op_id"], "entity": "inspection", "entity_id": o["entity_id"], "status": "applied"}
+        done[o["op_id"]] = dumps(res)
+        applied.append({"op_id": o["op_id"], "device_id": device.id, "entity": "inspection",
+                        "entity_id": o["entity_id"], "status": "applied", "response": done[o["op_id"]],
+                        "applied_at": ts})
+        fresh.discard(o["entity_id"])
+        out[i] = res
+    return out
 
 
 def _one_op(conn: Connection, blobs: HQBlobs, device: Device, op: Any, done: dict[str, str],
@@ -292,7 +392,10 @@ def _apply(conn: Connection, device: Device, entity: str, entity_id: str, kind: 
         fresh.discard(entity_id)
         return res
     if kind == "delete":
+        before = conn.execute(sa.select(table).where(table.c.id == entity_id)).first() if entity in PULLED else None
         conn.execute(table.delete().where(table.c.id == entity_id))
+        if before is not None:
+            D.add_change(conn, entity, entity_id, None, audience_for(conn, entity, join_row(table, before), device))
         return None
     row = data.get("row") if isinstance(data, dict) else None
     if not isinstance(row, dict) or row.get("id") != entity_id:
@@ -300,7 +403,39 @@ def _apply(conn: Connection, device: Device, entity: str, entity_id: str, kind: 
     vals = split_row(table, row)
     vals.update(device_id=device.id, received_at=now_iso())
     D.upsert(conn, table, vals, ["id"])
+    if entity in PULLED:
+        # Every write to what laptops pull goes through the pull log, so its last entry is HQ's row.
+        # Without this, an HQ decision logged earlier (while this change waited unsent on the laptop)
+        # is pulled after the push and overwrites the laptop's copy, and HQ and laptop disagree.
+        rec = conn.execute(sa.select(table).where(table.c.id == entity_id)).first()
+        data_out = change_data(table, rec)
+        D.add_change(conn, entity, entity_id, data_out, audience_for(conn, entity, data_out, device))
     return None
+
+
+def audience_for(conn: Connection, entity: str, row: dict[str, Any], device: Device) -> list[str] | None:
+    """Who pulls a pushed entity: rectifications and tasks go to their inspectors (and the pusher),
+    directory rows to everyone."""
+    if entity == "rectification":
+        return rect_audience(conn, row.get("inspection_id"), device.inspector_id)
+    if entity == "task":
+        ids = task_audience(row)
+        if ids is not None and device.inspector_id and device.inspector_id not in ids:
+            ids.append(device.inspector_id)
+        return ids
+    return None
+
+
+def rect_audience(conn: Connection, inspection_id: Any, pusher_inspector_id: str | None) -> list[str] | None:
+    """The inspection's inspectors plus the inspector whose laptop sent the rectification."""
+    insp = conn.execute(sa.select(D.inspections.c.inspector_ids).where(
+        D.inspections.c.id == inspection_id)).first() if inspection_id else None
+    audience = task_audience({"inspector_ids": insp.inspector_ids}) if insp else None
+    if pusher_inspector_id:
+        audience = audience or []
+        if pusher_inspector_id not in audience:
+            audience.append(pusher_inspector_id)  # the laptop that sent it hears back too
+    return audience or None
 
 
 def _apply_inspection(conn: Connection, device: Device, iid: str, kind: str, data: Any,
@@ -449,7 +584,7 @@ def upsert_entity(conn: Connection, entity: str, row: dict[str, Any], *, audienc
         D.upsert(conn, table, vals, ["id"])
     if publish:
         rec = conn.execute(sa.select(table).where(table.c.id == row["id"])).first()
-        D.add_change(conn, entity, row["id"], join_row(table, rec), audience)
+        D.add_change(conn, entity, row["id"], change_data(table, rec), audience)
 
 
 def _insert_ignore(conn: Connection, table: sa.Table, vals: dict[str, Any]) -> None:
@@ -477,12 +612,8 @@ def decide_rectification(engine: Engine, rect_id: str, status: str, *, reinspect
         if rec is None:
             raise HQError(404, "not_found", f"没有整改记录 {rect_id}")
         row = join_row(R, rec)
-        insp = conn.execute(sa.select(D.inspections.c.inspector_ids).where(
-            D.inspections.c.id == rec.inspection_id)).first()
-        audience = task_audience({"inspector_ids": insp.inspector_ids}) if insp else None
         pusher = conn.execute(sa.select(D.devices.c.inspector_id).where(D.devices.c.id == rec.device_id)).first()
-        if audience is not None and pusher and pusher.inspector_id and pusher.inspector_id not in audience:
-            audience.append(pusher.inspector_id)  # the laptop that sent it hears back too
+        audience = rect_audience(conn, rec.inspection_id, pusher.inspector_id if pusher else None)
         if reinspection_task:
             upsert_entity(conn, "task", reinspection_task, audience=task_audience(reinspection_task) or audience)
             row["reinspection_task_id"] = reinspection_task["id"]
@@ -492,6 +623,38 @@ def decide_rectification(engine: Engine, rect_id: str, status: str, *, reinspect
             row.setdefault("closed_at", now_iso())
         upsert_entity(conn, "rectification", row, audience=audience)
         return row
+
+
+# -- public verification ---------------------------------------------------------------------------
+def check_qr(conn: Connection, token: str) -> dict[str, Any]:
+    """A QR token (``id.record-sha.signature``) against HQ's record: the document exists, the record
+    hash matches, and the Ed25519 signature verifies with the QR key of the device that sent the
+    document (as enrolled). ``problems`` is empty only when all hold."""
+    from inspector import qr
+    from inspector.errors import DocumentError
+
+    try:
+        parsed = qr.parse_url("x/" + token)
+    except DocumentError as e:
+        return {"doc_id": None, "qr_valid": False, "problems": [str(e)]}
+    out: dict[str, Any] = {"doc_id": parsed.doc_id, "qr_valid": False, "problems": []}
+    r = conn.execute(sa.select(D.documents).where(D.documents.c.id == parsed.doc_id)).first()
+    if r is None:
+        out["problems"].append("总部没有这份文书的记录（尚未同步，或二维码不是本机关签发的）")
+        return out
+    doc = join_row(D.documents, r)
+    if doc.get("record_sha256") and doc["record_sha256"] != parsed.record_sha256:
+        out["problems"].append("二维码中的记录摘要与总部存档不一致")
+    dev = conn.execute(sa.select(D.devices).where(D.devices.c.id == r.device_id)).first() if r.device_id else None
+    if dev is None or not dev.qr_key_pem:
+        out["problems"].append("总部没有签发设备的核验公钥")
+    else:
+        try:
+            qr.check_url("x/" + token, dev.qr_key_pem.encode())
+        except (DocumentError, ValueError) as ex:
+            out["problems"].append(str(ex) if isinstance(ex, DocumentError) else f"设备核验公钥无法读取：{ex}")
+    out["qr_valid"] = not out["problems"]
+    return out
 
 
 # -- export (canonical dumps; the console reads the same shapes) ----------------------------------------

@@ -1,11 +1,14 @@
 """Enrolment and sync: push the outbox (blobs first, resumable), send the audit chain,
 pull HQ's change log. Every step is safe to interrupt: an op is marked sent only when HQ
 says applied/duplicate; its body is frozen at first attempt so a retry is byte-identical;
-a pulled page and its cursor commit together.
+a pulled page and its cursor commit together; a pulled record that cannot apply here is
+quarantined (kept, reported, retried) instead of blocking every later page; an op too big
+for any request is refused by name instead of failing every sync.
 """
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
@@ -38,6 +41,8 @@ class SyncReport:
     bytes_uploaded: int = 0
     pulled: int = 0
     pull_skipped: int = 0
+    quarantined: list[dict[str, Any]] = field(default_factory=list)  # pulled records this laptop could not apply
+    quarantine_waiting: int = 0     # all records in quarantine after this sync (older ones included)
     audit: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
     seconds: float = 0.0
@@ -54,6 +59,13 @@ class SyncReport:
             lines.append("警告：总部发现本机审计链有缺口或被改写：" + "；".join(self.audit.get("problems") or []))
         for h in self.held:
             lines.append(f"未推送：{h['entity']} {h['entity_id']}：{h.get('error') or h.get('status')}")
+        if self.quarantined:
+            lines.append(f"总部发来的 {len(self.quarantined)} 条记录无法在本机应用，已单独保存（隔离），其余照常同步：")
+        for q in self.quarantined:
+            lines.append(f"已隔离：{q['entity']} {q['entity_id']}：{q['error']}")
+        if self.quarantine_waiting > len(self.quarantined):
+            lines.append(f"共有 {self.quarantine_waiting} 条总部记录在隔离中，每次同步会重试"
+                         "（inspector sync status 查看原因）")
         lines.append(f"同步失败：{self.error}" if self.error else "同步完成。")
         return "\n".join(lines)
 
@@ -131,6 +143,8 @@ def sync(store: Store, *, transport: httpx.BaseTransport | None = None, progress
         _set_audit(store, st["audit"])
         rep.audit = st["audit"]
         limits = st.get("limits") or {}
+        # audit entries per request take at most a quarter of HQ's limit; ops get half
+        store.__dict__["_sync_audit_budget"] = int(limits.get("max_body") or 8 << 20) // 4
         if push:
             _push(store, api, rep, prog, limits)
         if pull:
@@ -160,9 +174,17 @@ def _set_audit(store: Store, a: dict[str, Any]) -> None:
                    (int(a.get("seq", 0)), a.get("hash"), a.get("status")))
 
 
-def _audit_segment(store: Store) -> dict[str, Any]:
+def _audit_segment(store: Store, budget: int = 1 << 20) -> dict[str, Any]:
+    """The next audit entries for HQ: at most AUDIT_BATCH of them and about ``budget`` bytes
+    (at least one), so a push stays under HQ's request limit."""
     seq = int(store.scalar("SELECT hq_audit_seq FROM sync_state WHERE id = 1") or 0)
     rows = store.rows("SELECT * FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?", (seq, AUDIT_BATCH))
+    size = 0
+    for i, r in enumerate(rows):
+        size += len(r["payload"]) + 400
+        if i and size > budget:
+            rows = rows[:i]
+            break
     for r in rows:
         r["payload"] = json.loads(r["payload"])
     hseq, hhash = store.audit_head()
@@ -198,6 +220,7 @@ def _prepare(store: Store, op: dict[str, Any], rep: SyncReport) -> dict[str, Any
 def _push(store: Store, api: HQClient, rep: SyncReport, prog: Progress, limits: dict[str, Any]) -> None:
     max_body = int(limits.get("max_body") or 8 << 20)
     chunk = min(int(limits.get("chunk_size") or 4 << 20), max_body // 2)
+    budget = _budget(store)
     total = int(store.scalar("SELECT count(*) FROM outbox WHERE sent_at IS NULL") or 0)
     done = 0
     after = 0
@@ -213,6 +236,9 @@ def _push(store: Store, api: HQClient, rep: SyncReport, prog: Progress, limits: 
             if b is None:
                 continue
             n = len(dumps(b).encode())
+            if n > max_body - budget - 16384:  # can never fit in one request: refuse it here, send the others
+                _refuse_oversize(store, b, n, max_body, rep)
+                continue
             if bodies and size + n > max_body // 2:
                 _send(store, api, bodies, rep, prog, chunk)
                 done += len(bodies)
@@ -230,7 +256,7 @@ def _push(store: Store, api: HQClient, rep: SyncReport, prog: Progress, limits: 
 def _push_audit_only(store: Store, api: HQClient, rep: SyncReport) -> None:
     """Send what is left of the audit chain (pushes carry at most AUDIT_BATCH entries)."""
     for _ in range(10000):
-        seg = _audit_segment(store)
+        seg = _audit_segment(store, _budget(store))
         st = store.one("SELECT hq_audit_seq, hq_audit_hash FROM sync_state WHERE id = 1") or {}
         if not seg["entries"] and (seg["head"]["seq"], seg["head"]["hash"]) == (st.get("hq_audit_seq"),
                                                                                  st.get("hq_audit_hash")):
@@ -239,6 +265,10 @@ def _push_audit_only(store: Store, api: HQClient, rep: SyncReport) -> None:
         _after_audit(store, r["audit"], rep)
         if not seg["entries"]:
             return
+
+
+def _budget(store: Store) -> int:
+    return int(store.__dict__.get("_sync_audit_budget") or 1 << 20)
 
 
 def _after_audit(store: Store, a: dict[str, Any], rep: SyncReport) -> None:
@@ -267,7 +297,24 @@ def _send(store: Store, api: HQClient, bodies: list[dict[str, Any]], rep: SyncRe
     if shas:
         _upload(store, api, shas, prog, chunk, rep)
     for attempt in range(3):
-        r = api.post("/api/v1/push", "推送记录", json={"ops": bodies, "audit": _audit_segment(store)})
+        try:
+            r = api.post("/api/v1/push", "推送记录", json={"ops": bodies, "audit": _audit_segment(store, _budget(store))})
+        except HQRefused as e:
+            if e.code != "too_large":
+                raise
+            # HQ's limit is lower than it said (or the audit segment tipped it over): halve the batch;
+            # a single op that still does not fit is refused, the others go on
+            limit = int(e.body.get("limit") or 0)
+            if len(bodies) == 1:
+                n = len(dumps(bodies[0]).encode())
+                if limit and n + 16384 < limit:  # the op fits: what tipped it over is the audit segment
+                    raise
+                _refuse_oversize(store, bodies[0], n, limit, rep)
+                return
+            half = len(bodies) // 2
+            _send(store, api, bodies[:half], rep, prog, chunk)
+            _send(store, api, bodies[half:], rep, prog, chunk)
+            return
         _after_audit(store, r["audit"], rep)
         retry: list[dict[str, Any]] = []
         missing: list[str] = []
@@ -292,6 +339,16 @@ def _send(store: Store, api: HQClient, bodies: list[dict[str, Any]], rep: SyncRe
         _upload(store, api, list(dict.fromkeys(missing)), prog, chunk, rep)
         bodies = retry
     raise SyncError(f"推送记录失败：总部仍缺少文件 {', '.join(s[:12] for s in missing[:5])}…；{NOTHING_LOST}")
+
+
+def _refuse_oversize(store: Store, b: dict[str, Any], n: int, limit: int, rep: SyncReport) -> None:
+    """Mark an op too big for any request as refused (held with the reason, not retried)."""
+    held = {"status": "rejected", "code": "too_large",
+            "error": f"记录 {b['entity']} {b['entity_id']} 的数据有 {n / 1e6:.1f} MB，超过总部每个请求的上限"
+                     f" {limit / 1e6:.1f} MB，无法推送（其他记录照常推送）；请联系总部管理员调整上限"}
+    with store.tx() as db:
+        db.execute("UPDATE outbox SET result = ? WHERE op_id = ?", (dumps(held), b["op_id"]))
+    rep.held.append({"entity": b["entity"], "entity_id": b["entity_id"], **held})
 
 
 def _upload(store: Store, api: HQClient, shas: list[str], prog: Progress, chunk: int, rep: SyncReport) -> None:
@@ -337,51 +394,159 @@ def _upload(store: Store, api: HQClient, shas: list[str], prog: Progress, chunk:
 
 
 # -- pull ------------------------------------------------------------------------------------------
+class _Again(Exception):
+    """A page's references found more records to quarantine: apply the page again without them."""
+
+
 def _pull(store: Store, api: HQClient, rep: SyncReport, prog: Progress) -> None:
     while True:
         cursor = int(store.scalar("SELECT pull_cursor FROM sync_state WHERE id = 1") or 0)
         page = api.get("/api/v1/changes", "拉取总部数据", params={"since": cursor})
         changes = page.get("changes") or []
-        with store.tx() as db:
-            db.execute("PRAGMA defer_foreign_keys = ON")
-            applied = skipped = 0
-            for ch in changes:
-                if _apply_change(store, ch):
-                    applied += 1
-                else:
-                    skipped += 1
-            _check_references(store, {PULL_TABLES.get(c["entity"]) for c in changes} - {None})
-            db.execute("UPDATE sync_state SET pull_cursor = ? WHERE id = 1 AND pull_cursor = ?",
-                       (int(page["cursor"]), cursor))
-            if changes:
-                store.log("sync", "pull", "pull", {"from": cursor, "to": int(page["cursor"]), "applied": applied,
-                                                   "skipped": skipped}, push=False)
+        applied, skipped, bad = _apply_page(store, changes, cursor=(cursor, int(page["cursor"])))
         rep.pulled += applied
         rep.pull_skipped += skipped
+        rep.quarantined += [{"entity": c.get("entity"), "entity_id": c.get("entity_id"), "error": bad[c.get("seq")]}
+                            for c in changes if c.get("seq") in bad]
         prog({"phase": "pull", "records": rep.pulled})
         if not page.get("more") or not changes:
-            return
+            break
+    _retry_quarantine(store, rep)
 
 
-def _check_references(store: Store, tables: set[str | None]) -> None:
-    """Refuse (and so roll back) a page whose rows point at rows nobody has; checked before COMMIT."""
-    for t in sorted(t for t in tables if t):
-        bad = store.rows(f"PRAGMA foreign_key_check({t})")
-        if bad:
-            b = bad[0]
-            rid = store.scalar(f"SELECT id FROM {t} WHERE rowid = ?", (b["rowid"],))
-            raise SyncError(f"拉取总部数据失败：{t} {rid} 引用的 {b['parent']} 不存在（共 {len(bad)} 处）；"
-                            f"这一页没有应用，{NOTHING_LOST}")
+def _retry_quarantine(store: Store, rep: SyncReport) -> None:
+    """Records quarantined earlier may apply now (their missing parent arrived since)."""
+    rows = store.rows("SELECT * FROM sync_quarantine ORDER BY change_seq")
+    if not rows:
+        return
+    changes = [{**json.loads(r["data"]), "seq": r["change_seq"]} for r in rows]
+    applied, skipped, bad = _apply_page(store, changes, cursor=None)
+    rep.pulled += applied
+    rep.pull_skipped += skipped
+    rep.quarantine_waiting = len(bad)
+
+
+def _apply_page(store: Store, changes: list[dict[str, Any]], *,
+                cursor: tuple[int, int] | None) -> tuple[int, int, dict[Any, str]]:
+    """Apply a page and move the cursor in one transaction. A record that fails to apply (or
+    points at a row nobody has) is quarantined — kept with its reason — and the rest applies, so
+    one bad record cannot stop every later sync. ``cursor=None``: a retry of the quarantine."""
+    bad: dict[Any, str] = {}
+    for _round in range(len(changes) + 2):
+        try:
+            with store.tx() as db:
+                db.execute("PRAGMA defer_foreign_keys = ON")
+                applied = skipped = 0
+                for ch in changes:
+                    if ch.get("seq") in bad:
+                        continue
+                    try:
+                        with store.tx():  # a savepoint: one bad record costs only itself
+                            ok = _apply_change(store, ch)
+                    except (sqlite3.Error, KeyError, TypeError, ValueError, AttributeError) as e:
+                        bad[ch.get("seq")] = f"本机无法保存该记录（{type(e).__name__}: {e}）"
+                        continue
+                    applied += ok
+                    skipped += not ok
+                more = _dangling(store, changes, bad)
+                if more:
+                    bad.update(more)
+                    raise _Again()
+                _record_quarantine(store, changes, bad, retry=cursor is None)
+                if cursor is not None:
+                    db.execute("UPDATE sync_state SET pull_cursor = ? WHERE id = 1 AND pull_cursor = ?",
+                               (cursor[1], cursor[0]))
+                    if changes:
+                        store.log("sync", "pull", "pull", {"from": cursor[0], "to": cursor[1], "applied": applied,
+                                                           "skipped": skipped, "quarantined": len(bad)}, push=False)
+            return applied, skipped, bad
+        except _Again:
+            continue
+    raise SyncError(f"拉取总部数据失败：这一页的记录相互引用无法理清；这一页没有应用，{NOTHING_LOST}")
+
+
+def _record_quarantine(store: Store, changes: list[dict[str, Any]], bad: dict[Any, str], *, retry: bool) -> None:
+    c = store.conn
+    for ch in changes:
+        seq = ch.get("seq")
+        if seq in bad:
+            c.execute("INSERT OR REPLACE INTO sync_quarantine (change_seq, entity, entity_id, data, error, at)"
+                      " VALUES (?, ?, ?, ?, ?, ?)", (seq, str(ch.get("entity")), ch.get("entity_id"),
+                                                     dumps({k: v for k, v in ch.items() if k != "seq"}),
+                                                     bad[seq], now_iso()))
+        elif retry:
+            c.execute("DELETE FROM sync_quarantine WHERE change_seq = ?", (seq,))
+        elif ch.get("entity_id") is not None:  # a newer change for the record replaces a quarantined one
+            c.execute("DELETE FROM sync_quarantine WHERE entity = ? AND entity_id = ? AND change_seq < ?",
+                      (ch.get("entity"), ch["entity_id"], seq))
+
+
+_fk_cache: dict[str, dict[str, list[tuple[str, dict[int, tuple[str, str]]]]]] = {}
+
+
+def _fk_children(store: Store) -> dict[str, list[tuple[str, dict[int, tuple[str, str]]]]]:
+    """parent table → [(child table, {fk id: (child column, parent table)})]."""
+    key = str(store.path)
+    if key not in _fk_cache:
+        out: dict[str, list[tuple[str, dict[int, tuple[str, str]]]]] = {}
+        for t in store.rows("SELECT name FROM sqlite_master WHERE type = 'table'"):
+            fks = store.rows(f"PRAGMA foreign_key_list({t['name']})")
+            info = {int(f["id"]): (f["from"], f["table"]) for f in fks}
+            for parent in {f["table"] for f in fks}:
+                out.setdefault(parent, []).append((t["name"], info))
+            out.setdefault("*" + t["name"], []).append((t["name"], info))
+        _fk_cache[key] = out
+    return _fk_cache[key]
+
+
+def _dangling(store: Store, changes: list[dict[str, Any]], bad: dict[Any, str]) -> dict[Any, str]:
+    """Changes of this page that leave a reference dangling (checked before COMMIT): the row
+    itself points at nothing, or the page deleted a row that local rows point at."""
+    by_key: dict[tuple[str | None, Any], Any] = {}
+    for c in changes:
+        if c.get("seq") not in bad:
+            by_key[(PULL_TABLES.get(c.get("entity")), c.get("entity_id"))] = c.get("seq")
+    touched = {t for t, _ in by_key if t}
+    if not touched:
+        return {}
+    kids = _fk_children(store)
+    tables: dict[str, dict[int, tuple[str, str]]] = {}
+    for t in touched:
+        for child, info in kids.get("*" + t, []) + kids.get(t, []):
+            tables[child] = info
+    out: dict[Any, str] = {}
+    for t in sorted(tables):
+        cols = _columns(store, t)
+        for v in store.rows(f"PRAGMA foreign_key_check({t})"):
+            rid = store.scalar(f"SELECT id FROM {t} WHERE rowid = ?", (v["rowid"],)) if "id" in cols else None
+            seq = by_key.get((t, rid))
+            col, parent = tables[t].get(int(v["fkid"]), (None, v["parent"]))
+            ref = store.scalar(f"SELECT {col} FROM {t} WHERE rowid = ?", (v["rowid"],)) if col else None
+            why = f"{t} {rid or v['rowid']} 引用的 {parent} {ref or ''} 在本机不存在"
+            if seq is None:  # not a row of this page: the page removed what it points at
+                seq = by_key.get((parent, ref))
+                why = f"{parent} {ref} 仍被本机的 {t} {rid or v['rowid']} 引用，不能按总部的要求删除"
+            if seq is not None and seq not in out:
+                out[seq] = why
+    return out
 
 
 _cols_cache: dict[tuple[str, str], list[str]] = {}
+_nullable_cache: dict[tuple[str, str], set[str]] = {}
 
 
 def _columns(store: Store, table: str) -> list[str]:
     key = (str(store.path), table)
     if key not in _cols_cache:
-        _cols_cache[key] = [r["name"] for r in store.rows(f"PRAGMA table_info({table})")]
+        info = store.rows(f"PRAGMA table_info({table})")
+        _cols_cache[key] = [r["name"] for r in info]
+        _nullable_cache[key] = {r["name"] for r in info if not r["notnull"] and not r["pk"]}
     return _cols_cache[key]
+
+
+# pulled rows that hang on a local row this laptop may not have (a co-inspector's laptop does
+# not hold the inspection another laptop recorded): not ours, the cursor moves on
+LOCAL_PARENT = {"rectifications": ("inspection_id", "inspections")}
 
 
 def _apply_change(store: Store, ch: dict[str, Any]) -> bool:
@@ -401,8 +566,14 @@ def _apply_change(store: Store, ch: dict[str, Any]) -> bool:
         store.conn.execute(f"DELETE FROM {table} WHERE id = ?", (eid,))
         return True
     cols = _columns(store, table)
-    row = {k: v for k, v in (ch.get("data") or {}).items() if k in cols}
+    nullable = _nullable_cache[(str(store.path), table)]
+    # an explicit null clears the column (HQ cleared it); a NOT NULL column keeps its value or default
+    row = {k: v for k, v in (ch.get("data") or {}).items() if k in cols and (v is not None or k in nullable)}
     row["id"] = eid
+    lp = LOCAL_PARENT.get(table)
+    if lp and not store.scalar(f"SELECT 1 FROM {lp[1]} WHERE id = ?", (row.get(lp[0]),)) \
+            and not store.scalar(f"SELECT 1 FROM {table} WHERE id = ?", (eid,)):
+        return True
     nk = NATURAL_KEYS.get(table)
     if nk and row.get(nk) is not None:
         other = store.scalar(f"SELECT id FROM {table} WHERE {nk} = ? AND id <> ?", (row[nk], eid))
@@ -465,4 +636,6 @@ def status(store: Store) -> dict[str, Any]:
         "last_ok_at": st.get("last_ok_at"), "last_attempt_at": st.get("last_attempt_at"),
         "last_error": st.get("last_error"),
         "pull_skipped": store.scalar("SELECT count(*) FROM sync_pull_skipped") or 0,
+        "quarantined": store.rows("SELECT change_seq, entity, entity_id, error, at FROM sync_quarantine"
+                                  " ORDER BY change_seq"),
     }

@@ -166,9 +166,8 @@ def close_rectification(engine: Engine, rect_id: str, status: str, staff: str, *
         else:
             row.pop("closed_at", None)
             conn.execute(R.update().where(R.c.id == rect_id).values(closed_at=None))
-        insp = conn.execute(sa.select(D.inspections.c.inspector_ids).where(
-            D.inspections.c.id == rec.inspection_id)).first()
-        audience = service.task_audience({"inspector_ids": insp.inspector_ids}) if insp else None
+        pusher = conn.execute(sa.select(D.devices.c.inspector_id).where(D.devices.c.id == rec.device_id)).first()
+        audience = service.rect_audience(conn, rec.inspection_id, pusher.inspector_id if pusher else None)
         service.upsert_entity(conn, "rectification", row, audience=audience)
         conn.execute(C.rect_reviews.insert().values(rectification_id=rect_id, status=status, evidence=evidence or None,
                                                     reinspection_inspection_id=reinspection_inspection_id,

@@ -996,7 +996,6 @@ def _doc_context(request: Request, token: str | None) -> dict[str, Any]:
             ctx["qr_problem"] = "总部没有这份文书的记录（尚未同步，或二维码不是本机关签发的）"
             return ctx
         doc = service.join_row(D.documents, r)
-        dev = conn.execute(sa.select(D.devices).where(D.devices.c.id == r.device_id)).first() if r.device_id else None
         insp = conn.execute(sa.select(D.inspections).where(D.inspections.c.id == r.inspection_id)).first()
         inst = None
         if insp is not None:
@@ -1008,16 +1007,8 @@ def _doc_context(request: Request, token: str | None) -> dict[str, Any]:
     doc["institution"] = inst.name if inst else ""
     doc["inspection_date"] = (insp.started_at or "")[:10] if insp is not None else ""
     ctx["doc"] = doc
-    problems = []
-    if doc.get("record_sha256") and doc["record_sha256"] != parsed.record_sha256:
-        problems.append("二维码中的记录摘要与总部存档不一致")
-    if dev is None or not dev.qr_key_pem:
-        problems.append("总部没有签发设备的核验公钥")
-    else:
-        try:
-            qr.check_url("x/" + token, dev.qr_key_pem.encode())
-        except DocumentError as ex:
-            problems.append(str(ex))
+    with e.connect() as conn:
+        problems = service.check_qr(conn, token)["problems"]
     ctx["qr_ok"] = not problems
     ctx["qr_problem"] = "；".join(problems) or None
     return ctx
