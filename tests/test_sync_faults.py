@@ -8,6 +8,7 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import httpx
@@ -172,8 +173,6 @@ class _Remote:
 
 def test_hq_process_killed_mid_sync_loses_and_duplicates_nothing(tmp_path, fault_db):
     hq_db = fault_db
-    import threading
-
     rng = random.Random(7)
     home = tmp_path / "hq"
     setup = start_hq(home, hq_db)  # init + enrol through an in-process server, then stop it
@@ -189,14 +188,24 @@ def test_hq_process_killed_mid_sync_loses_and_duplicates_nothing(tmp_path, fault
             make_inspection(store, rng, photos=2, photo_size=rng.randint(100_000, 400_000),
                             finish=rng.random() < 0.5)
         proc = _serve(home, port, hq_db)
-        result = {}
-        t = threading.Thread(target=lambda: result.update(rep=sync(store)))
-        t.start()
-        time.sleep(rng.uniform(0.01, 0.3))
-        if t.is_alive():
-            proc.send_signal(signal.SIGKILL)
+        # the kill point is chosen by progress, not by the clock: the k-th progress event (a blob
+        # uploaded, a batch pushed), then either at once or a moment later (mid-request)
+        target, delay = rng.randint(1, 7), rng.choice([0.0, 0.0, rng.uniform(0.005, 0.05)])
+        seen = [0]
+        killed = threading.Event()
+
+        def on_progress(_e, proc=proc, target=target, delay=delay, seen=seen, killed=killed) -> None:
+            seen[0] += 1
+            if seen[0] == target:
+                if delay:
+                    time.sleep(delay)
+                proc.send_signal(signal.SIGKILL)
+                killed.set()
+
+        rep = sync(store, progress=on_progress)
+        if killed.is_set():
             kills += 1
-        t.join(60)
+            assert not rep.ok and "没有丢失" in (rep.error or ""), rep
         proc.kill()
         proc.wait()
     assert kills >= 5
