@@ -6,6 +6,8 @@ rectification reviews and an audit trail of console actions.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 
 from inspector.hq.db import BigId, metadata
@@ -13,7 +15,7 @@ from inspector.hq.db import BigId, metadata
 T = sa.Text
 
 
-def _c(name: str, type_: sa.types.TypeEngine | type = T, **kw: object) -> sa.Column:
+def _c(name: str, type_: sa.types.TypeEngine | type = T, **kw: Any) -> sa.Column:
     return sa.Column(name, type_, **kw)
 
 

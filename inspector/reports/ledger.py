@@ -48,7 +48,7 @@ def rows(institutions: Mapping[str, Mapping[str, Any]], inspections: Iterable[Ma
         h = handling.get(f["id"]) or {}
         pic = _obj(i.get("person_in_charge"))
         codes = [str(c) for c in _list(f.get("codes"))]
-        result = RESULT.get((rect or {}).get("status"), "") if rect else ""
+        result = RESULT.get(str((rect or {}).get("status")), "") if rect else ""
         if h.get("result_note"):
             result = f"{result}（{h['result_note']}）" if result else h["result_note"]
         out.append({

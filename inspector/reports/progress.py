@@ -157,9 +157,10 @@ def compute(kind: str, institutions: Mapping[str, Mapping[str, Any]], inspection
                 ref(0, "total", (inst["id"], trade), {**base, "unit": f"{inst.get('name')}·{trade}"})
     uncategorised = [0] * len(labels)
     for f in findings:
-        i = by_insp.get(f.get("inspection_id"))
-        if i is None:
+        found = by_insp.get(f.get("inspection_id"))
+        if found is None:
             continue
+        i = found
         inst = institutions[i["institution_id"]]
         h = handling.get(f["id"]) or {}
         r = M.institution_row(inst)
@@ -250,8 +251,8 @@ def write_xlsx(table: ProgressTable, path: Any, *, unit: str = "") -> str:
         ws.cell(h1, cols[0], g)
         if len(cols) > 1:
             ws.merge_cells(start_row=h1, start_column=cols[0], end_row=h1, end_column=cols[-1])
-    for r in table.rows:
-        ws.append([r.number, r.label] + [r.cells[c.key].value for c in table.columns])
+    for row in table.rows:
+        ws.append([row.number, row.label] + [row.cells[c.key].value for c in table.columns])
         ws.cell(ws.max_row, 2 + [c.key for c in table.columns].index("recovered") + 1).number_format = "#,##0.00"
     for row in ws.iter_rows(min_row=h1, max_row=ws.max_row, max_col=ncol):
         for cell in row:

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 
 from inspector.hq import console_db as C
 from inspector.hq import db as D
@@ -667,7 +668,7 @@ async def self_post(request: Request) -> Response:
         import tempfile
 
         e = engine(request)
-        if upload is not None and getattr(upload, "filename", ""):
+        if isinstance(upload, UploadFile) and upload.filename:
             suffix = Path(upload.filename).suffix or ".csv"
             with tempfile.NamedTemporaryFile(suffix=suffix) as tmp:
                 tmp.write(upload.file.read())
@@ -989,8 +990,8 @@ def _doc_context(request: Request, token: str | None) -> dict[str, Any]:
     except DocumentError as e:
         ctx["qr_problem"] = str(e)
         return ctx
-    e = engine(request)
-    with e.connect() as conn:
+    eng = engine(request)
+    with eng.connect() as conn:
         r = conn.execute(sa.select(D.documents).where(D.documents.c.id == parsed.doc_id)).first()
         if r is None:
             ctx["qr_problem"] = "总部没有这份文书的记录（尚未同步，或二维码不是本机关签发的）"
@@ -1007,7 +1008,7 @@ def _doc_context(request: Request, token: str | None) -> dict[str, Any]:
     doc["institution"] = inst.name if inst else ""
     doc["inspection_date"] = (insp.started_at or "")[:10] if insp is not None else ""
     ctx["doc"] = doc
-    with e.connect() as conn:
+    with eng.connect() as conn:
         problems = service.check_qr(conn, token)["problems"]
     ctx["qr_ok"] = not problems
     ctx["qr_problem"] = "；".join(problems) or None
@@ -1049,7 +1050,7 @@ def verify_blank(request: Request) -> HTMLResponse:
 async def _verify_post(request: Request, token: str | None) -> HTMLResponse:
     form = await request.form()
     up = form.get("file")
-    if up is None or not getattr(up, "filename", ""):
+    if not isinstance(up, UploadFile) or not up.filename:
         return _public(request, token, {"error": "请选择要核验的 PDF 文件"}, 422)
     body = await up.read()
     ctx = await run_in_threadpool(_doc_context, request, token)
