@@ -1,4 +1,5 @@
-"""``make hq``'s demo: an HQ filled the real way (CSV import, draw, a laptop enrolled over HTTP, visits synced)."""
+"""``make hq``'s demo: an HQ filled the real way (CSV import, draw, a laptop enrolled over HTTP, the
+co-inspector certified on it, visits synced); every synced document verifies against HQ's CA."""
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -28,7 +29,9 @@ def test_hq_demo_holds_synced_signed_visits_and_seeds_once(tmp_path):
         data = blobs.path(d.sha256).read_bytes()
         assert sha256_hex(data) == d.sha256
         v = verify_bytes(data, [cfg.ca_dir / "ca.cert.pem"])
-        first = v["signers"][0]
-        assert first["intact"] and first["hq_certified"], v  # the enrolled inspector signs with HQ's certificate
+        # both inspectors signed on the one laptop: the enrolled one and the co-inspector certified
+        # with their own code; every signature chains to HQ's CA
+        assert v["valid"] is True, (d.kind, v["problems"])
+        assert len(v["signers"]) >= 2 and all(s["intact"] and s["hq_certified"] for s in v["signers"]), v
     engine.dispose()
     assert seed_hq_demo(tmp_path / "hq")["seeded"] is False

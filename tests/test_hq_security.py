@@ -50,6 +50,8 @@ def test_the_public_list_is_short_and_explicit():
     assert {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/api/v1/health",
             "/api/v1/enrol", "/api/v1/verify/{doc_id}", "/api/v1/verify"} <= PUBLIC_PATHS
     assert len(ROUTES) >= 10  # sync, pull, blobs, doc blocks…
+    # the co-inspector certificate route is token-only (each case below runs against it too)
+    assert ("POST", "/api/v1/certify") in ROUTES and "/api/v1/certify" not in PUBLIC_PATHS
 
 
 def _url(base: str, path: str) -> str:

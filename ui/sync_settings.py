@@ -1,4 +1,5 @@
-"""同步 and 设置: talk to HQ through ``inspector.sync`` (in the background), keys and profile."""
+"""同步 and 设置: talk to HQ through ``inspector.sync`` (in the background), keys and profile; the
+co-inspector's certificate (设置) and the pulled records kept aside (同步), in plain words."""
 from __future__ import annotations
 
 from typing import Any
@@ -8,8 +9,9 @@ from inspector.store import Store
 from ui import core
 from ui.operations import Operation
 from ui.qt import (
-    QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton, Qt, QVBoxLayout,
-    QWidget, Signal, GREEN, GREY, RED,
+    QComboBox, QFormLayout, QFrame, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListWidget,
+    QListWidgetItem, QProgressBar, QPushButton, QScrollArea, Qt, QVBoxLayout, QWidget, Signal, AMBER, GREEN, GREY,
+    RED,
 )
 from ui.screens import Screen
 
@@ -57,6 +59,17 @@ class SyncScreen(Screen):
         self.error.setWordWrap(True)
         self.error.setStyleSheet(f"color:{RED}")
         self.lay.addWidget(self.error)
+        qbox = QGroupBox("暂未应用的总部记录（已隔离）", self)
+        qbox.setMaximumWidth(820)
+        ql = QVBoxLayout(qbox)
+        self.quarantine_note = QLabel("", qbox)
+        self.quarantine_note.setWordWrap(True)
+        ql.addWidget(self.quarantine_note)
+        self.quarantine = QListWidget(qbox)
+        ql.addWidget(self.quarantine)
+        self.quarantine_box = qbox
+        qbox.hide()
+        self.lay.addWidget(qbox)
         self.lay.addStretch(1)
         self.op: Operation | None = None
 
@@ -85,12 +98,32 @@ class SyncScreen(Screen):
         if quarantined:
             self.pending.setText(self.pending.text() + f"<br><span style='color:{RED}'>总部发来的 {len(quarantined)} 条记录"
                                  "本机暂时无法应用（已隔离，每次同步自动重试）</span>")
+        self._show_quarantine()
         hq_st = st.get("audit_hq_status")
         self.audit.setText(f"本机 {st.get('audit_local_seq')} 条，总部已确认 {st.get('audit_hq_seq') or 0} 条"
                            + (f"　<b style='color:{RED}'>总部发现缺口或改写</b>" if hq_st == "flagged" else ""))
         if st.get("last_error"):
             self.error.setText(f"上次同步失败：{st['last_error']}")
         self.sync_btn.setEnabled(bool(enrolled) and self.op is None)
+
+    def _show_quarantine(self) -> None:
+        """Records the last pulls could not apply: what each is and why, in plain words."""
+        from inspector.sync.client import quarantine_explained
+
+        rows = quarantine_explained(self.store)
+        self.quarantine.clear()
+        self.quarantine_box.setVisible(bool(rows))
+        if not rows:
+            return
+        self.quarantine_note.setText(
+            f"<span style='color:{AMBER}'>总部发来的以下 {len(rows)} 条记录本机暂时无法使用，已单独保存，"
+            "其余数据照常同步。每次同步都会自动重试；本机的检查记录不受影响。若长期不消失，请联系总部管理员。</span>")
+        for r in rows:
+            it = QListWidgetItem(f"{r['what']}：{r['why']}")
+            it.setToolTip(f"收到时间 {str(r['at'] or '').replace('T', ' ')[:19]}\n技术原因：{r['error']}")
+            self.quarantine.addItem(it)
+        row = max(self.quarantine.sizeHintForRow(0), 18)
+        self.quarantine.setFixedHeight(min(180, row * len(rows) + 2 * self.quarantine.frameWidth() + 12))
 
     def start_sync(self) -> None:
         from inspector import sync
@@ -150,9 +183,18 @@ class SettingsScreen(Screen):
     """Who I am, my signing key and passphrase, HQ address, enrolment."""
 
     enrolled = Signal(object)   # sync.enrol's result, after a successful enrolment
+    certified = Signal(object)  # sync.certify_inspector's result (a co-inspector's HQ certificate)
 
     def __init__(self, store: Store, parent: QWidget | None = None):
         super().__init__(store, "设置", "检查人员资料、签名密钥、总部地址与设备登记", parent)
+        scroll = QScrollArea(self)  # the boxes scroll on a 1366×768 screen instead of being squeezed
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        inner = QWidget(scroll)
+        self.body = QVBoxLayout(inner)
+        self.body.setContentsMargins(0, 0, 0, 0)
+        scroll.setWidget(inner)
+        self.lay.addWidget(scroll, 1)
         prof = QGroupBox("本机使用人", self)
         pf = QFormLayout(prof)
         self.me = QComboBox(prof)
@@ -160,7 +202,7 @@ class SettingsScreen(Screen):
         pf.addRow("检查人员", self.me)
         self.me_info = QLabel("", prof)
         pf.addRow("", self.me_info)
-        self.lay.addWidget(prof)
+        self.body.addWidget(prof)
 
         keys = QGroupBox("签名密钥（电子签名法第十三条：签名数据仅由本人控制）", self)
         kf = QFormLayout(keys)
@@ -178,7 +220,7 @@ class SettingsScreen(Screen):
         krow.addWidget(self.key_btn)
         krow.addStretch(1)
         kf.addRow("", krow)
-        self.lay.addWidget(keys)
+        self.body.addWidget(keys)
 
         hq = QGroupBox("总部与设备登记", self)
         self.hq_box = hq
@@ -212,12 +254,137 @@ class SettingsScreen(Screen):
         self.enrol_state = QLabel("", hq)
         self.enrol_state.setWordWrap(True)
         hf.addRow("登记状态", self.enrol_state)
-        self.lay.addWidget(hq)
-        self.lay.addStretch(1)
+        self.body.addWidget(hq)
+        self.cosign_box = self._cosign_box()
+        self.body.addWidget(self.cosign_box)
+        self.body.addStretch(1)
         self.enrol_op: Operation | None = None
-        for box in (prof, keys, hq):
+        self.cosign_op: Operation | None = None
+        for box in (prof, keys, hq, self.cosign_box):
             box.setMaximumWidth(820)
         self.boxes = [prof, keys, hq]
+
+    def _cosign_box(self) -> QGroupBox:
+        """同行检查人员证书: on an enrolled laptop, the co-inspector's key certified by HQ with their
+        own one-time code, so documents both sign here verify as 总部认证."""
+        box = QGroupBox("同行检查人员证书", self)
+        g = QGridLayout(box)
+        note = QLabel("两人共用本机签名时，同行检查人员用总部发给本人的一次性登记码，在此为自己的签名密钥"
+                      "申请总部证书（本机登记不变）。否则其签名在总部验证为“证书不受信任”。", box)
+        note.setWordWrap(True)
+        note.setStyleSheet(f"color:{GREY}")
+        g.addWidget(note, 0, 0, 1, 4)
+        self.co_badge = QLineEdit(box)
+        self.co_badge.setPlaceholderText("同行人员的执法证号")
+        self.co_badge.textChanged.connect(self._cosign_fields)
+        self.co_code = QLineEdit(box)
+        self.co_code.setPlaceholderText("总部发给该人员的登记码")
+        self.co_pw = QLineEdit(box)
+        self.co_pw.setEchoMode(QLineEdit.EchoMode.Password)
+        self.co_pw2 = QLineEdit(box)
+        self.co_pw2.setEchoMode(QLineEdit.EchoMode.Password)
+        self.co_pw2.setPlaceholderText("再次输入签名口令")
+        for r, c, label, w in ((1, 0, "执法证号", self.co_badge), (1, 2, "登记码", self.co_code),
+                               (2, 0, "签名口令", self.co_pw), (2, 2, "再次输入", self.co_pw2)):
+            g.addWidget(QLabel(label, box), r, c)
+            g.addWidget(w, r, c + 1)
+        self.co_who = QLabel("", box)
+        g.addWidget(self.co_who, 3, 1, 1, 3)
+        self.co_btn = QPushButton("申请总部证书", box)
+        self.co_btn.clicked.connect(self.certify_co_inspector)
+        g.addWidget(self.co_btn, 4, 1)
+        self.co_state = QLabel("", box)
+        self.co_state.setWordWrap(True)
+        g.addWidget(self.co_state, 5, 0, 1, 4)
+        self.co_keys = QLabel("", box)
+        self.co_keys.setWordWrap(True)
+        g.addWidget(self.co_keys, 6, 0, 1, 4)
+        g.setColumnStretch(1, 1)
+        g.setColumnStretch(3, 1)
+        box.hide()
+        return box
+
+    def _cosign_fields(self, badge: str = "") -> None:
+        """The passphrase is asked only when this laptop has no key for that badge yet."""
+        from inspector import keys
+
+        badge = (badge or self.co_badge.text()).strip()
+        try:
+            has = bool(badge) and keys.has_key(self.store.home, badge)
+        except InspectorError:
+            has = False
+        for w in (self.co_pw, self.co_pw2):
+            w.setEnabled(not has)
+        self.co_pw.setPlaceholderText("本机已有其签名密钥，无需填写" if has else
+                                      f"由本人设定签名口令（至少 {keys.MIN_PASSPHRASE} 个字符）")
+        who = self.store.one("SELECT name, unit FROM inspectors WHERE badge_no = ?", (badge,)) if badge else None
+        self.co_who.setText(f"{who['name']}　{who.get('unit') or ''}" if who else
+                            ("<span style='color:%s'>名录中没有这个执法证号（同步后再试，或核对号码）</span>" % GREY
+                             if badge else ""))
+
+    def _show_keys(self) -> None:
+        from inspector import sync
+
+        rows = sync.inspector_keys(self.store)
+        self.co_keys.setText("本机签名密钥：" + "；".join(
+            f"{k.get('name') or ''}（{k['badge_no']}）" + (f"<span style='color:{GREEN}'>总部认证</span>"
+                                                          if k["hq_certified"] else
+                                                          f"<span style='color:{RED}'>仅本机临时证书</span>")
+            for k in rows) if rows else "本机还没有签名密钥。")
+
+    def certify_co_inspector(self) -> None:
+        """Certify in the background (network, key generation); the window stays usable."""
+        from inspector import keys, sync
+
+        badge, code = self.co_badge.text().strip(), self.co_code.text().strip()
+        pw = self.co_pw.text()
+        problem = "请填写同行检查人员的执法证号。" if not badge else "请填写总部发给该人员的登记码。" if not code else ""
+        if not problem and not keys.has_key(self.store.home, badge):
+            if not pw:
+                problem = f"执法证号 {badge} 在本机还没有签名密钥：请由本人设定签名口令。"
+            elif pw != self.co_pw2.text():
+                problem = "两次输入的签名口令不一致。"
+            elif len(pw) < keys.MIN_PASSPHRASE:
+                problem = f"签名口令至少 {keys.MIN_PASSPHRASE} 个字符。"
+        if problem:
+            self.co_state.setText(f"<span style='color:{RED}'>{problem}</span>")
+            return
+        self.co_pw.clear()
+        self.co_pw2.clear()
+        self.co_btn.setEnabled(False)
+        self.co_state.setText("正在向总部申请证书……")
+        path = self.store.path
+
+        def work(_progress: Any) -> Any:
+            s = Store(path)  # the worker's own connection
+            try:
+                return sync.certify_inspector(s, code, badge, passphrase=pw or None)
+            finally:
+                s.close()
+
+        self.cosign_op = Operation(work, self)
+        self.cosign_op.succeeded.connect(self._certified)
+        self.cosign_op.failed.connect(self._certify_failed)
+        self.cosign_op.start()
+
+    def _certified(self, res: dict[str, Any]) -> None:
+        self.cosign_op = None
+        self.co_btn.setEnabled(True)
+        self.co_code.clear()
+        name = (res.get("inspector") or {}).get("name") or ""
+        self._show_keys()
+        self._cosign_fields()
+        self.co_state.setText(f"<span style='color:{GREEN}'>已获总部证书：{name}（{res['badge_no']}）"
+                              f"{'，已生成其签名密钥' if res.get('key_created') else ''}。此后两人在本机签署的文书"
+                              "都验证为总部认证。</span>")
+        self.message.emit(f"执法证号 {res['badge_no']} 的签名证书已由总部签发。")
+        self.certified.emit(res)
+
+    def _certify_failed(self, e: Any) -> None:
+        self.cosign_op = None
+        self.co_btn.setEnabled(True)
+        plain = str(e) if isinstance(e, InspectorError) else f"{type(e).__name__}: {e}"
+        self.co_state.setText(f"<span style='color:{RED}'>申请失败：{plain}</span>")
 
     def refresh(self) -> None:
         self.me.clear()
@@ -239,9 +406,13 @@ class SettingsScreen(Screen):
         e = sync.status(self.store)
         # a laptop not yet enrolled sees the enrolment form first (it also makes the signing key)
         order = self.boxes if e.get("enrolled") else [self.hq_box, *self.boxes[:2]]
-        for i, box in enumerate(order, start=1):
-            if self.lay.indexOf(box) != i:
-                self.lay.insertWidget(i, box)
+        for i, box in enumerate(order):
+            if self.body.indexOf(box) != i:
+                self.body.insertWidget(i, box)
+        self.cosign_box.setVisible(bool(e.get("enrolled")))
+        if e.get("enrolled"):
+            self._show_keys()
+            self._cosign_fields()
         if e.get("enrolled"):
             self.url.setText(e.get("hq_url") or self.url.text())
             self.badge.setText(e.get("badge_no") or "")

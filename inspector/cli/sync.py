@@ -16,14 +16,22 @@ from inspector.cli import emit
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("enrol", help="在总部登记本机（一次性登记码）",
-                       description="inspector enrol --hq https://总部地址 --code 登记码 [--badge 执法证号]")
-    p.add_argument("--hq", required=True, help="总部地址，如 https://hq.example.gov.cn")
-    p.add_argument("--code", required=True, help="总部发给你的一次性登记码")
-    p.add_argument("--badge", help="执法证号（本机只有一把签名密钥时可省略）")
+    p = sub.add_parser(
+        "enrol", help="在总部登记本机；已登记的本机上为同行检查人员申请总部证书（一次性登记码）",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="登记本机：inspector enrol --hq https://总部地址 --code 登记码 [--badge 执法证号]\n"
+                    "同行检查人员证书（本机已登记，两人共用一台笔记本签名）：\n"
+                    "  inspector enrol --code 同行人员的登记码 --badge 同行人员执法证号\n"
+                    "  登记码由总部用 inspector-hq enrol-code --badge 同行人员执法证号 生成；本机的设备令牌不变，\n"
+                    "  该人员的签名密钥改由总部证书机构认证（本机尚无其密钥时先生成，口令从 --passphrase-env 读取）。\n"
+                    "  本机已登记且 --badge 与登记时的执法证号不同（或省略 --hq）时即为此用法；\n"
+                    "  要换用另一总部或重新登记本机，请给出 --hq 与本机使用人的执法证号。")
+    p.add_argument("--hq", help="总部地址，如 https://hq.example.gov.cn（首次登记时必填；为同行人员申请证书时可省略）")
+    p.add_argument("--code", required=True, help="总部发给你（或同行检查人员本人）的一次性登记码")
+    p.add_argument("--badge", help="执法证号（本机只有一把签名密钥时可省略；为同行人员申请证书时必填）")
     p.add_argument("--device-name", help="设备名称（默认主机名）")
     p.add_argument("--passphrase-env", default="INSPECTOR_PASSPHRASE",
-                   help="本机还没有签名密钥时，从该环境变量读取新密钥的签名口令（默认 INSPECTOR_PASSPHRASE）")
+                   help="本机还没有该执法证号的签名密钥时，从该环境变量读取新密钥的签名口令（默认 INSPECTOR_PASSPHRASE）")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_enrol)
 
@@ -40,17 +48,43 @@ def register(sub: Any) -> None:
     st.set_defaults(func=cmd_status)
 
 
+def _certify_mode(args: argparse.Namespace, e: dict[str, Any] | None) -> bool:
+    """An enrolled laptop, and the badge is not the enrolled one (or no --hq): certify a co-inspector."""
+    if e is None:
+        return False
+    if not args.hq:
+        return True
+    same_hq = args.hq.rstrip("/") == (e.get("hq_url") or "").rstrip("/")
+    return same_hq and bool(args.badge) and args.badge != e.get("badge_no")
+
+
 def cmd_enrol(args: argparse.Namespace) -> int:
+    from inspector.errors import SyncError
     from inspector.store import Store
-    from inspector.sync import enrol
+    from inspector.sync import certify_inspector, enrol
+    from inspector.sync.client import enrolment
 
     pw = os.environ.get(args.passphrase_env) if args.passphrase_env else None
     with Store.open(args.home) as store:
+        e = enrolment(store)
+        certify = _certify_mode(args, e)
+        if not certify and not args.hq:
+            raise SyncError("本机还没有在总部登记：请用 --hq 给出总部地址")
+        if certify and not args.badge:
+            raise SyncError("为同行检查人员申请总部证书时请用 --badge 给出其执法证号")
         if pw is None and args.badge and sys.stdin.isatty():
             from inspector import keys
 
             if not keys.has_key(store.home, args.badge):
-                pw = getpass.getpass(f"为执法证号 {args.badge} 设定签名口令：")
+                pw = getpass.getpass(f"为执法证号 {args.badge} 设定签名口令（由本人输入）：")
+        if certify:
+            r = certify_inspector(store, args.code, args.badge, passphrase=pw)
+            name = (r["inspector"] or {}).get("name") or ""
+            emit(args, {"certified": True, **r},
+                 f"执法证号 {r['badge_no']}{'（' + name + '）' if name else ''} 的签名证书已由总部签发"
+                 f"{'（已在本机生成其签名密钥）' if r['key_created'] else ''}；本机登记不变（设备 {r['device_id']}）。"
+                 "此后两人在本机签署的文书都验证为总部认证。")
+            return 0
         r = enrol(store, args.hq, args.code, badge_no=args.badge, passphrase=pw,
                   device_name=args.device_name or os.uname().nodename)
     blocks = "；".join(f"{b['agency']}〔{b['year']}〕{b['first']}–{b['last']}" for b in r["doc_blocks"])
@@ -109,6 +143,9 @@ def cmd_status(args: argparse.Namespace) -> int:
                  f"待推送 {s['unsent']} 条；审计链 本机 {s['audit_local_seq']} / 总部 {s['audit_hq_seq']}"
                  + ("（总部标记异常）" if s["audit_hq_status"] == "flagged" else ""),
                  f"上次成功同步 {s['last_ok_at'] or '从未'}"]
+        lines += [f"签名密钥 {k['badge_no']}{'（' + k['name'] + '）' if k.get('name') else ''}："
+                  + ("总部认证" if k["hq_certified"] else "仅本机临时证书（用 inspector enrol --code 登记码 --badge "
+                     f"{k['badge_no']} 申请总部证书）") for k in s.get("keys") or []]
         if s["last_error"]:
             lines.append(f"上次错误：{s['last_error']}")
         lines += [f"未推送：{h['entity']} {h['entity_id']}：{h.get('error') or h.get('status')}" for h in s["held"]]

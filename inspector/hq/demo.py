@@ -1,6 +1,7 @@
 """Demo data for an HQ a newcomer can click through (``make hq``), made the real way: directories
-imported from CSV, checklists published, a draw run, a laptop enrolled over loopback HTTP, visits
-recorded and signed on that laptop and synced back.
+imported from CSV, checklists published, a draw run, a laptop enrolled over loopback HTTP (the
+co-inspector's key certified by HQ with their own code), visits recorded and signed by both on that
+laptop and synced back: every document verifies as 总部认证 against HQ's CA.
 
     python -m inspector.hq.demo --home .hq-demo [--serve]
 """
@@ -40,6 +41,13 @@ def _server(cfg: Any) -> tuple[Any, threading.Thread, str]:
     return server, t, f"http://127.0.0.1:{port}"
 
 
+def _row(store: Any, sql: str, *params: Any) -> dict[str, Any]:
+    r = store.one(sql, params)
+    if r is None:
+        raise RuntimeError(f"演示数据缺少记录：{sql} {params}")
+    return r
+
+
 def seed_hq_demo(home: str | Path, *, seed: int = 7) -> dict[str, Any]:
     """Fill a new HQ data folder; a folder already seeded is left alone."""
     import sqlalchemy as sa
@@ -53,7 +61,7 @@ def seed_hq_demo(home: str | Path, *, seed: int = 7) -> dict[str, Any]:
     from inspector.hq.admin import import_directory, init_home, publish_checklists, run_draw
     from inspector.hq.config import HQConfig
     from inspector.store import Store
-    from inspector.sync import enrol, sync
+    from inspector.sync import certify_inspector, enrol, sync
 
     home = Path(home)
     if (home / MARKER).exists():
@@ -83,18 +91,21 @@ def seed_hq_demo(home: str | Path, *, seed: int = 7) -> dict[str, Any]:
                                               unit=unit.get(p["badge_no"]))
             code = service.make_enrol_code(engine, cfg, pair[0]["badge_no"])["code"]
             enrol(store, url, code, badge_no=pair[0]["badge_no"], device_name="演示笔记本")
+            # the co-inspector signs on the same laptop: their key certified by HQ with their own code
+            code2 = service.make_enrol_code(engine, cfg, pair[1]["badge_no"])["code"]
+            certify_inspector(store, code2, pair[1]["badge_no"], passphrase=laptop_demo.DEMO_PASSPHRASES[1])
             rep = sync(store)
             if not rep.ok:
                 raise RuntimeError(f"演示同步失败：{rep}")
-            inst = store.one("SELECT * FROM institutions WHERE credit_code = ?", (task["institution"]["credit_code"],))
-            people = [store.one("SELECT * FROM inspectors WHERE badge_no = ?", (p["badge_no"],)) for p in pair]
+            inst = _row(store, "SELECT * FROM institutions WHERE credit_code = ?", task["institution"]["credit_code"])
+            people = [_row(store, "SELECT * FROM inspectors WHERE badge_no = ?", p["badge_no"]) for p in pair]
             tid = store.scalar("SELECT id FROM tasks WHERE institution_id = ? AND kind = 'draw'", (inst["id"],))
             iid = laptop_demo.visit(store, inst, people, seed=3, task_id=tid, work=laptop / "demo-photos",
                                     photo_size=(960, 720))
             laptop_demo.documents_for(store, iid, people)
             # a second visit, ad hoc (complaint-driven), to another training institution
-            other = store.one("SELECT * FROM institutions WHERE kind = '培训机构' AND id != ? ORDER BY credit_code",
-                              (inst["id"],))
+            other = _row(store, "SELECT * FROM institutions WHERE kind = '培训机构' AND id != ? ORDER BY credit_code",
+                         inst["id"])
             iid2 = laptop_demo.visit(store, other, people, seed=5, work=laptop / "demo-photos", photo_size=(960, 720))
             laptop_demo.documents_for(store, iid2, people)
             rep = sync(store)

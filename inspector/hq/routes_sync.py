@@ -1,4 +1,4 @@
-"""Sync routes (device token required): state, push, pull, document-number blocks."""
+"""Sync routes (device token required): state, push, pull, document-number blocks, co-inspector certificates."""
 from __future__ import annotations
 
 import datetime as dt
@@ -12,6 +12,7 @@ from inspector.hq import db as D
 from inspector.hq import service
 from inspector.hq.app import state
 from inspector.hq.auth import require_device
+from inspector.hq.errors import HQError
 from inspector.hq.routes_public import json_body
 
 router = APIRouter(prefix="/api/v1", tags=["sync"], dependencies=[Depends(require_device)])
@@ -69,3 +70,15 @@ async def doc_blocks(request: Request) -> dict[str, Any]:
         return [{"agency": r.agency, "year": r.year, "first": r.first, "last": r.last} for r in rows]
 
     return {"blocks": await run_in_threadpool(_list)}
+
+
+@router.post("/certify")
+async def certify(request: Request) -> dict[str, Any]:
+    """Certify a co-inspector's key on this (enrolled) laptop with HQ's CA, spending that inspector's
+    own one-time code; the device token is unchanged."""
+    body = await json_body(request)
+    code, badge, pub = body.get("code"), body.get("badge_no"), body.get("public_key_pem")
+    if not isinstance(code, str) or not isinstance(badge, str) or not isinstance(pub, str):
+        raise HQError(422, "bad_request", "需要 code、badge_no 与 public_key_pem")
+    hq = state(request)
+    return await run_in_threadpool(service.certify, hq.engine, hq.cfg, request.state.device, code, badge, pub)

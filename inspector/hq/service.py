@@ -169,6 +169,59 @@ def _enrol_again(conn: Connection, cfg: HQConfig, rec: Any, public_key_pem: str,
             "hq": {"agency": cfg.agency, "doc_prefixes": cfg.doc_prefixes}, "repeated": True}
 
 
+CERTIFIED = "certified:"   # hq_meta key prefix + code hash -> what certify issued with that code
+
+
+def certify(engine: Engine, cfg: HQConfig, device: Device, code: str, badge_no: str,
+            public_key_pem: str) -> dict[str, Any]:
+    """A co-inspector's key on an enrolled laptop, certified by HQ's CA: their own one-time code
+    (for their badge, unused, unexpired) is spent; the code's row records the device that now holds
+    their key, and ``hq_meta`` keeps the key's fingerprint and certificate. The device token stays as
+    it is (authenticated by the caller). A reply lost on the way: the same device asking again with
+    the same code and the same key, while the code is valid, gets the same certificate back."""
+    from inspector.pki import CA
+
+    if not isinstance(badge_no, str) or not badge_no.strip():
+        raise HQError(422, "bad_request", "需要执法证号 badge_no")
+    h = sha256_hex(_norm_code(code).encode())
+    now = utcnow()
+    with D.write(engine) as conn:
+        rec = conn.execute(sa.select(D.enrol_codes).where(D.enrol_codes.c.code_hash == h)).first()
+        if rec is None:
+            raise HQError(401, "code_invalid", "登记码无效")
+        if rec.badge_no != badge_no:
+            raise HQError(401, "code_badge_mismatch", f"登记码不是发给执法证号 {badge_no} 的；"
+                                                      "请使用该检查人员本人的登记码")
+        if dt.datetime.fromisoformat(rec.expires_at) < now:
+            raise HQError(401, "code_expired", "登记码已过期；请向总部重新申请")
+        key_sha = sha256_hex(public_key_pem.strip().encode())
+        if rec.used_at:
+            done = conn.execute(sa.select(D.meta.c.value).where(D.meta.c.key == CERTIFIED + h)).scalar()
+            again = json.loads(done) if done else None
+            if again and rec.device_id == device.id and again.get("public_key_sha256") == key_sha:
+                return {**again["reply"], "repeated": True}
+            raise HQError(401, "code_used", "登记码已使用过（一次性）；请向总部重新申请")
+        insp = conn.execute(sa.select(D.inspectors).where(D.inspectors.c.badge_no == badge_no)).first()
+        if insp is None:
+            raise HQError(404, "inspector_unknown", f"执法证号 {badge_no} 不在总部名录中")
+        ca = CA.load(cfg.ca_dir)
+        try:
+            cert = ca.issue(public_key_pem.encode(), common_name=insp.name, org=cfg.agency, serial=insp.badge_no)
+        except (ValueError, TypeError, AttributeError) as e:
+            raise HQError(422, "bad_public_key", f"公钥无法读取（应为 PEM 格式的 ECDSA 公钥）：{e}") from e
+        res = conn.execute(D.enrol_codes.update().where(D.enrol_codes.c.code_hash == h,
+                                                         D.enrol_codes.c.used_at.is_(None))
+                           .values(used_at=iso(now), device_id=device.id))
+        if res.rowcount != 1:
+            raise HQError(401, "code_used", "登记码已使用过（一次性）")
+        reply = {"badge_no": insp.badge_no, "inspector": join_row(D.inspectors, insp), "device_id": device.id,
+                 "cert_pem": cert.decode(), "ca_pem": ca.cert_pem.decode()}
+        conn.execute(D.meta.insert().values(key=CERTIFIED + h, value=dumps(
+            {"device_id": device.id, "badge_no": insp.badge_no, "public_key_sha256": key_sha, "at": iso(now),
+             "reply": reply})))
+    return reply
+
+
 def allocate_block(conn: Connection, cfg: HQConfig, device_id: str, year: int, prefix: str) -> dict[str, Any]:
     """The next free range of document numbers for (prefix, year); ranges never overlap."""
     if prefix not in cfg.doc_prefixes.values():
@@ -216,10 +269,17 @@ def touch_device(engine: Engine, device_id: str) -> None:
 
 
 def list_devices(engine: Engine) -> list[dict[str, Any]]:
+    """Devices (no secrets); ``co_inspectors``: the other badges whose keys HQ certified on each."""
+    E = D.enrol_codes
     with engine.connect() as conn:
         rows = conn.execute(sa.select(D.devices).order_by(D.devices.c.created_at)).all()
-    return [{k: v for k, v in r._mapping.items() if k not in ("token_hash", "public_key_pem", "cert_pem")}
-            for r in rows]
+        co: dict[str, list[str]] = {}
+        for c in conn.execute(sa.select(E.c.device_id, E.c.badge_no).where(E.c.used_at.is_not(None),
+                                                                           E.c.device_id.is_not(None))
+                              .order_by(E.c.used_at)).all():
+            co.setdefault(c.device_id, []).append(c.badge_no)
+    return [{**{k: v for k, v in r._mapping.items() if k not in ("token_hash", "public_key_pem", "cert_pem")},
+             "co_inspectors": [b for b in dict.fromkeys(co.get(r.id, [])) if b != r.badge_no]} for r in rows]
 
 
 def revoke_device(engine: Engine, device_id: str) -> None:

@@ -109,6 +109,62 @@ def enrol(store: Store, hq_url: str, code: str, *, badge_no: str | None = None, 
             "doc_blocks": resp.get("doc_blocks") or [], "hq_url": hq_url}
 
 
+def certify_inspector(store: Store, code: str, badge_no: str, passphrase: str | None = None, *,
+                      transport: httpx.BaseTransport | None = None) -> dict[str, Any]:
+    """On an enrolled laptop: get a co-inspector's key certified by HQ's CA with their own one-time
+    code, so documents both sign here verify as 总部认证. Makes their key first if this laptop has none
+    (``passphrase`` then needed). The device token, number blocks and pull cursor stay as they are."""
+    from inspector import keys
+
+    home = store.home
+    badge = (badge_no or "").strip()
+    if not badge:
+        raise SyncError("请填写同行检查人员的执法证号")
+    if not (code or "").strip():
+        raise SyncError(f"请填写总部发给执法证号 {badge} 的一次性登记码")
+    if enrolment(store) is None:
+        raise SyncError("本机还没有在总部登记；请先用本机使用人的登记码登记本机，再为同行检查人员申请证书")
+    created = False
+    if not keys.has_key(home, badge):
+        if not passphrase:
+            raise SyncError(f"执法证号 {badge} 在本机还没有签名密钥；请由本人设定签名口令后再申请证书")
+        r = store.one("SELECT name, unit FROM inspectors WHERE badge_no = ?", (badge,))
+        keys.create_inspector_key(home, badge, (r or {}).get("name") or badge, passphrase, unit=(r or {}).get("unit"))
+        created = True
+    body = {"code": code.strip(), "badge_no": badge, "public_key_pem": keys.public_key_pem(home, badge).decode()}
+    with client_for(store, transport) as api:
+        resp = api.post("/api/v1/certify", f"为执法证号 {badge} 申请总部证书", json=body)
+    e = enrolment(store) or {}
+    if e.get("hq_ca_sha256") and e["hq_ca_sha256"] != sha256_hex(resp["ca_pem"].encode()):
+        raise SyncError(f"执法证号 {badge}：总部返回的证书机构与本机登记时的不同，未安装该证书")
+    keys.install_hq_certificate(home, badge, resp["cert_pem"].encode(), resp["ca_pem"].encode())
+    with store.tx():
+        store.log("inspector_key", badge, "certify", {"device_id": resp.get("device_id"), "key_created": created},
+                  push=False)
+    return {"badge_no": badge, "inspector": resp.get("inspector") or {}, "key_created": created,
+            "device_id": resp.get("device_id"), "repeated": bool(resp.get("repeated"))}
+
+
+def inspector_keys(store: Store) -> list[dict[str, Any]]:
+    """The signing keys on this laptop and whether HQ's CA certified each (no passphrase needed)."""
+    from cryptography import x509
+
+    from inspector import keys
+
+    d = keys.keys_dir(store.home)
+    hq = keys.hq_ca_path(store.home)
+    hq_subject = x509.load_pem_x509_certificate(hq.read_bytes()).subject if hq.exists() else None
+    out = []
+    for p in sorted(d.iterdir()) if d.exists() else []:
+        if not (p / "key.pem").exists() or not (p / "cert.pem").exists():
+            continue
+        cert = x509.load_pem_x509_certificate((p / "cert.pem").read_bytes())
+        r = store.one("SELECT name FROM inspectors WHERE badge_no = ?", (p.name,)) or {}
+        out.append({"badge_no": p.name, "name": r.get("name"),
+                    "hq_certified": hq_subject is not None and cert.issuer == hq_subject})
+    return out
+
+
 def _only_badge(home: Any) -> str:
     from inspector import keys
 
@@ -505,7 +561,7 @@ def _dangling(store: Store, changes: list[dict[str, Any]], bad: dict[Any, str]) 
     by_key: dict[tuple[str | None, Any], Any] = {}
     for c in changes:
         if c.get("seq") not in bad:
-            by_key[(PULL_TABLES.get(c.get("entity")), c.get("entity_id"))] = c.get("seq")
+            by_key[(PULL_TABLES.get(str(c.get("entity"))), c.get("entity_id"))] = c.get("seq")
     touched = {t for t, _ in by_key if t}
     if not touched:
         return {}
@@ -618,6 +674,39 @@ def _rekey(store: Store, table: str, old: str, new: str) -> None:
 
 
 # -- status ------------------------------------------------------------------------------------------
+ENTITY_ZH = {"institution": "机构", "inspector": "检查人员", "checklist_version": "检查表", "task": "检查任务",
+             "draw": "抽取记录", "rectification": "整改记录"}
+TABLE_ZH = {t: ENTITY_ZH[e] for e, t in PULL_TABLES.items()} | {"inspections": "检查记录"}
+
+
+def quarantine_explained(store: Store) -> list[dict[str, Any]]:
+    """The pulled records in quarantine, in plain words for the inspector: what the record is
+    (kind and name), why this laptop could not take it, and the technical reason for support."""
+    out = []
+    for r in store.rows("SELECT change_seq, entity, entity_id, data, error, at FROM sync_quarantine"
+                        " ORDER BY change_seq"):
+        try:
+            data = (json.loads(r["data"] or "{}").get("data")) or {}
+        except ValueError:
+            data = {}
+        kind = ENTITY_ZH.get(r["entity"], r["entity"])
+        label = data.get("name") or data.get("title") or data.get("institution_name") or data.get("badge_no")
+        if not label and r["entity"] in ("task", "rectification") and data.get("institution_id"):
+            label = store.scalar("SELECT name FROM institutions WHERE id = ?", (data["institution_id"],))
+        err = r["error"] or ""
+        if "不能按总部的要求删除" in err:
+            why = "总部已删除这条记录，但本机还有记录用到它，所以暂不删除"
+        elif "在本机不存在" in err:
+            missing = next((zh for t, zh in TABLE_ZH.items() if f"引用的 {t} " in err), "相关记录")
+            why = f"它用到的{missing}本机还没有（可能总部尚未下发），等收到后会自动补上"
+        else:
+            why = "本机无法保存这条记录（可能是软件版本与总部不一致，请联系管理员）"
+        out.append({"change_seq": r["change_seq"], "entity": r["entity"], "entity_id": r["entity_id"],
+                    "what": f"{kind}“{label}”" if label else f"{kind}（编号 {str(r['entity_id'])[:8]}…）",
+                    "why": why, "error": err, "at": r["at"]})
+    return out
+
+
 def status(store: Store) -> dict[str, Any]:
     e = enrolment(store)
     st = store.one("SELECT * FROM sync_state WHERE id = 1") or {}
@@ -638,4 +727,5 @@ def status(store: Store) -> dict[str, Any]:
         "pull_skipped": store.scalar("SELECT count(*) FROM sync_pull_skipped") or 0,
         "quarantined": store.rows("SELECT change_seq, entity, entity_id, error, at FROM sync_quarantine"
                                   " ORDER BY change_seq"),
+        "keys": inspector_keys(store),
     }
