@@ -198,7 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--log-level", default="info")
     s.set_defaults(func=cmd_serve)
 
-    s = sub.add_parser("enrol-code", help="为一名检查人员生成一次性登记码")
+    s = sub.add_parser("enrol-code", help="为一名检查人员生成一次性登记码（也用于同行检查人员：在已登记的笔记本上运行 inspector enrol --code 登记码 --badge 其执法证号，为其签名密钥申请总部证书）")
     s.add_argument("--badge", required=True, help="执法证号")
     s.add_argument("--name", help="姓名（该执法证号不在名录中时新建）")
     s.add_argument("--minutes", type=int, help="有效分钟数（默认 60）")
