@@ -317,7 +317,12 @@ class SettingsScreen(Screen):
             w.setEnabled(not has)
         self.co_pw.setPlaceholderText("本机已有其签名密钥，无需填写" if has else
                                       f"由本人设定签名口令（至少 {keys.MIN_PASSPHRASE} 个字符）")
-        who = self.store.one("SELECT name, unit FROM inspectors WHERE badge_no = ?", (badge,)) if badge else None
+        who = None
+        if badge:
+            try:
+                who = core.directory().get_inspector(self.store, badge)
+            except InspectorError:  # not in the directory (yet)
+                who = None
         self.co_who.setText(f"{who['name']}　{who.get('unit') or ''}" if who else
                             ("<span style='color:%s'>名录中没有这个执法证号（同步后再试，或核对号码）</span>" % GREY
                              if badge else ""))
