@@ -13,6 +13,7 @@ import random
 import shutil
 import socket
 import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -220,6 +221,23 @@ class HQServer:
         self.server.should_exit = True
         self.thread.join(10)
         self.engine.dispose()
+
+
+def serve_process(home: Path, port: int, db_url: str | None = None) -> subprocess.Popen:
+    """``inspector-hq serve`` in its own process (one a test or bench can SIGKILL), once it answers."""
+    import httpx
+
+    cmd = [sys.executable, "-m", "inspector.hq.cli", "--home", str(home), "serve", "--port", str(port),
+           "--log-level", "warning"] + (["--db", db_url] if db_url else [])
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(400):
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=1).status_code == 200:
+                return p
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    p.kill()
+    raise RuntimeError("HQ did not start")
 
 
 def start_hq(home: Path, db_url: str | None = None, **cfg: Any) -> HQServer:

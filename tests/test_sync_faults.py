@@ -6,12 +6,9 @@ from __future__ import annotations
 import os
 import random
 import signal
-import subprocess
-import sys
 import threading
 import time
 
-import httpx
 import pytest
 import sqlalchemy as sa
 
@@ -22,7 +19,7 @@ from inspector.store import visits
 from inspector.sync import sync
 from inspector.util import dumps, new_id, now_iso
 from tests.hq_fixtures import *  # noqa: F401,F403
-from tests.hq_fixtures import (CutProxy, HQServer, enrolled_laptop, free_port, hq_dump, hq_pulled_dump,
+from tests.hq_fixtures import (CutProxy, HQServer, serve_process, enrolled_laptop, free_port, hq_dump, hq_pulled_dump,
                                laptop_dump, make_inspection, pulled_dump, start_hq)
 
 TRIALS = 110
@@ -147,20 +144,6 @@ def test_connections_cut_at_random_points_lose_and_duplicate_nothing(tmp_path, f
     _assert_agree(store, hq)
 
 
-def _serve(home, port, db_url):
-    cmd = [sys.executable, "-m", "inspector.hq.cli", "--home", str(home), "serve", "--port", str(port),
-           "--log-level", "warning"] + (["--db", db_url] if db_url else [])
-    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(300):
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=1).status_code == 200:
-                return p
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    p.kill()
-    raise RuntimeError("HQ did not start")
-
-
 class _Remote:
     """Enough of HQServer for the dump helpers, pointing at a server in another process."""
 
@@ -187,7 +170,7 @@ def test_hq_process_killed_mid_sync_loses_and_duplicates_nothing(tmp_path, fault
         for _ in range(3):
             make_inspection(store, rng, photos=2, photo_size=rng.randint(100_000, 400_000),
                             finish=rng.random() < 0.5)
-        proc = _serve(home, port, hq_db)
+        proc = serve_process(home, port, hq_db)
         # the kill point is chosen by progress, not by the clock: the k-th progress event (a blob
         # uploaded, a batch pushed), then either at once or a moment later (mid-request)
         target, delay = rng.randint(1, 7), rng.choice([0.0, 0.0, rng.uniform(0.005, 0.05)])
@@ -209,7 +192,7 @@ def test_hq_process_killed_mid_sync_loses_and_duplicates_nothing(tmp_path, fault
         proc.kill()
         proc.wait()
     assert kills >= 5
-    proc = _serve(home, port, hq_db)
+    proc = serve_process(home, port, hq_db)
     try:
         rep = sync(store)
         assert rep.ok, rep.error

@@ -76,20 +76,6 @@ def _fill(store: Store, n: int, rng: random.Random, base: bytes) -> list[str]:
     return shas
 
 
-def _serve(home: Path, port: int, db_url: str | None = None) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "inspector.hq.cli", "--home", str(home), "serve", "--port", str(port),
-           "--log-level", "warning"] + (["--db", db_url] if db_url else [])
-    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(400):
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=1).status_code == 200:
-                return p
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    p.kill()
-    raise RuntimeError("HQ did not start")
-
-
 def _enrol(store: Store, url: str, home: Path, badge: str) -> None:
     from inspector.hq.config import HQConfig
     from inspector.sync import enrol
@@ -104,14 +90,14 @@ def _enrol(store: Store, url: str, home: Path, badge: str) -> None:
 def _push_rows(tmp: Path) -> list[dict[str, Any]]:
     from inspector.hq.admin import init_home
     from inspector.sync import sync
-    from tests.hq_fixtures import free_port
+    from tests.hq_fixtures import free_port, serve_process
 
     rng = random.Random(1)
     base = os.urandom(PHOTO_BYTES)
     hq_home = tmp / "hq"
     init_home(hq_home, admin_password="bench-pass-1")
     port = free_port()
-    proc = _serve(hq_home, port)
+    proc = serve_process(hq_home, port)
     url = f"http://127.0.0.1:{port}"
     rows = []
     try:
@@ -157,13 +143,13 @@ def _resume_row(tmp: Path) -> dict[str, Any]:
     """Kill HQ when half the bytes are sent; restart; sync again; count bytes sent twice."""
     from inspector.hq.admin import init_home
     from inspector.sync import sync
-    from tests.hq_fixtures import free_port
+    from tests.hq_fixtures import free_port, serve_process
 
     n = max(2, min(N, 20))
     hq_home = tmp / "hq-resume"
     init_home(hq_home, admin_password="bench-pass-1")
     port = free_port()
-    proc = _serve(hq_home, port)
+    proc = serve_process(hq_home, port)
     store = Store(tmp / "laptop-resume" / "inspector.db")
     _enrol(store, f"http://127.0.0.1:{port}", hq_home, "BENCH2")
     shas = _fill(store, n, random.Random(2), os.urandom(PHOTO_BYTES))
@@ -177,7 +163,7 @@ def _resume_row(tmp: Path) -> dict[str, Any]:
 
     rep1 = sync(store, progress=prog)
     proc.wait()
-    proc2 = _serve(hq_home, port)
+    proc2 = serve_process(hq_home, port)
     try:
         t0 = time.perf_counter()
         rep2 = sync(store)
@@ -196,7 +182,7 @@ def _resume_row(tmp: Path) -> dict[str, Any]:
 
 def _pg(tmp: Path) -> tuple[str, Any]:
     """A throwaway PostgreSQL cluster (as user postgres when running as root); returns (url, stop)."""
-    from tests.hq_fixtures import PG_BIN, free_port
+    from tests.hq_fixtures import PG_BIN, free_port, serve_process
 
     if PG_BIN is None:
         raise RuntimeError("no PostgreSQL binaries")
