@@ -22,14 +22,15 @@ from inspector.util import now_iso
 
 DEMO_PASSPHRASES = ("demo-pass-1", "demo-pass-2")
 FAIL = {"T-3-1": 180, "T-5-6": "fail", "T-5-10": "fail"}
+# Every number of a finding comes from what was recorded on site (NOTES): the documents print where.
 FAIL_EXTRA: dict[str, dict[str, Any]] = {
-    "T-3-1": {"required_action": "扩充或调整理论教学场地，使理论课集中培训面积达到 300 平方米以上，并报送场地证明。",
-              "people_involved": 120},
+    "T-3-1": {"required_action": "扩充或调整理论教学场地，使理论课集中培训面积达到 300 平方米以上，并报送场地证明。"},
     "T-5-6": {"required_action": "停止向补贴性培训班学员另行收费，对已收取的费用予以清退并报送清退凭证。",
-              "people_involved": 36, "amount": 10800.0},
+              "people_involved": 2, "amount": 600.0},
     "T-5-10": {"required_action": "在办学场所显著位置张贴办学许可证和培训收费标准。"},
 }
-NOTES = {"T-3-1": "现场测量理论教室两间，合计约 180 平方米。", "T-5-6": "抽查学员 6 人，其中 2 人称曾缴纳资料费 300 元。",
+NOTES = {"T-3-1": "现场测量理论教室两间，合计约 180 平方米。",
+         "T-5-6": "抽查学员 6 人，其中 2 人称曾另行缴纳资料费各 300 元，合计 600 元。",
          "T-5-10": "前台及教室均未见张贴。"}
 
 
@@ -84,7 +85,27 @@ def _answers(cl: Any) -> dict[str, Any]:
             out[it.id] = "否" if "否" in it.choices else it.choices[0]
         elif it.type == "text":
             out[it.id] = "无"
+        elif it.type == "table" and it.rule in _TABLES:
+            out[it.id] = _TABLES[it.rule]
     return out
+
+
+def _teacher(name: str, role: str) -> dict[str, Any]:
+    return {"name": name, "trade": "中式烹调师", "role": role, "degree": "本科", "qual": "三级/高级工",
+            "relevant_bachelor": True, "years": 6, "teacher_cert": True, "contract": True}
+
+
+# Passing registers for the demo's table items (a finished visit answers every item).
+_TABLES: dict[str, list[dict[str, Any]]] = {
+    "teachers": [_teacher("赵明", "理论"), _teacher("钱丽", "理论"), _teacher("孙强", "实训"),
+                 _teacher("李静", "实训")],
+    "admin_staff": [{"name": "周国华", "position": "校长", "full_time": True, "experience": 12}]
+    + [{"name": n, "position": "行政管理人员", "full_time": True, "experience": 4} for n in ("吴芳", "郑伟", "王磊")],
+    "finance_staff": [{"name": "冯敏", "employment": "专职", "accounting_cert": True},
+                      {"name": "陈洁", "employment": "兼职", "accounting_cert": True}],
+    "class_hours": [{"label": "2026年第3期中式烹调师班", "total": 120, "attended": 118, "online": 24,
+                     "max_online_day": 4}],
+}
 
 
 def _photo_module() -> Any:
@@ -96,6 +117,10 @@ def _photo_module() -> Any:
         return None
 
 
+# where the demo's photos are taken (the region's city)
+_GPS = {"xinxiang": (35.3030, 113.9268), "neimenggu": (40.8420, 111.7490)}
+
+
 def _add_photos(store: Store, inspection_id: str, specs: list[tuple[str, str | None, int]], work: Path,
                 start: _dt.datetime, inspector_ids: list[str], size: tuple[int, int] = (1600, 1200)) -> list[str]:
     """Generate, import and record photos; returns the recorded photo ids (none if photos are unavailable)."""
@@ -105,12 +130,13 @@ def _add_photos(store: Store, inspection_id: str, specs: list[tuple[str, str | N
     from inspector import demo_photos, evidence
 
     ids = []
+    lat, lon = _GPS.get(_region(store), _GPS["xinxiang"])
     work.mkdir(parents=True, exist_ok=True)
     for n, (kind, item_id, seed) in enumerate(specs):
         p = work / f"IMG_{seed:04d}.jpg"
         taken = (start + _dt.timedelta(minutes=20 + 9 * n)).replace(tzinfo=None)
         p.write_bytes(demo_photos.photo(*size, seed=seed, kind=kind, taken_at=taken,
-                                        gps=(35.3030 + n * 0.0001, 113.9268)))
+                                        gps=(lat + n * 0.0001, lon)))
         res = evidence.import_file(store.home, p)
         if not res.ok:
             continue
@@ -120,12 +146,21 @@ def _add_photos(store: Store, inspection_id: str, specs: list[tuple[str, str | N
     return ids
 
 
+def _region(store: Store) -> str:
+    """The demo region of the laptop's jurisdiction profile (新乡 unless another is applied)."""
+    from inspector import demo_directory, profiles
+
+    pid = profiles.active(store).id
+    return pid if pid in demo_directory.REGIONS else "xinxiang"
+
+
 def _setup_people(store: Store, seed: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     from inspector import demo_directory
     from inspector.store import directory
 
-    insts = [r for r in demo_directory.make_institutions(12, seed) if r["kind"] == "培训机构"]
-    inspectors = demo_directory.make_inspectors(2, seed)
+    region = _region(store)
+    insts = [r for r in demo_directory.make_institutions(12, seed, region=region) if r["kind"] == "培训机构"]
+    inspectors = demo_directory.make_inspectors(2, seed, region=region)
     directory.upsert_institutions(store, insts[:1], actor="demo")
     directory.upsert_inspectors(store, inspectors, actor="demo")
     inst = store.one("SELECT * FROM institutions WHERE credit_code = ?", (insts[0]["credit_code"],))
@@ -154,9 +189,16 @@ def visit(store: Store, inst: dict[str, Any], inspectors: list[dict[str, Any]], 
     iid = visits.start_inspection(store, inst["id"], inspector_ids=[r["id"] for r in inspectors], task_id=task_id,
                                   checklist_version_ids=[cv], place=inst.get("address"),
                                   recorder_id=inspectors[1]["id"], actor="demo")
+    from inspector.idnumbers import make_id_number
+
+    rng = random.Random(f"pic|{seed}")
+    area = (inst.get("licence_no") or "410702")[:6] if (inst.get("licence_no") or "")[:6].isdigit() else "410702"
+    id_no = make_id_number(area, _dt.date(1975, 1, 1) + _dt.timedelta(days=rng.randrange(365 * 20)),
+                           rng.randrange(1000))
     visits.update_inspection(store, iid, started_at=start.isoformat(), ids_shown=True, rights_explained=True,
                              person_in_charge={"name": inst.get("contact") or "王经理", "position": "校长",
-                                               "phone": inst.get("phone")}, actor="demo")
+                                               "phone": inst.get("phone"), "id_no": id_no,
+                                               "recusal": "检查人员与本单位无利害关系，不申请回避。"}, actor="demo")
     answers = _answers(cl)
     for item_id, value in answers.items():
         visits.set_answer(store, iid, cv, item_id, value, note=NOTES.get(item_id), actor="demo")
@@ -171,13 +213,18 @@ def visit(store: Store, inst: dict[str, Any], inspectors: list[dict[str, Any]], 
         visits.add_finding(store, iid, description=f.description, codes=list(f.codes), severity=f.severity,
                            checklist_version_id=cv, item_id=f.item_id, basis=f.basis, deadline=deadline,
                            actor="demo", **FAIL_EXTRA.get(f.item_id, {}))
-    for i, r in enumerate(inspectors[:2], 1):
-        docs.add_signature(store, iid, f"inspector{i}", name=r["name"], strokes=strokes(seed * 7 + i), actor="demo")
-    pic = inst.get("contact") or "王经理"
-    docs.add_signature(store, iid, "person_in_charge", name=pic, strokes=strokes(seed * 7 + 5), actor="demo")
-    docs.add_signature(store, iid, "recipient", name=pic, strokes=strokes(seed * 7 + 6), actor="demo")
     visits.update_inspection(store, iid, ended_at=(start + _dt.timedelta(hours=2)).isoformat(),
                              result_category="发现问题已责令改正" if ev.findings else "未发现问题", actor="demo")
+    # the order of the visit (inspector/visit_order.py): the record is previewed and read page by
+    # page, then the person in charge signs, then the inspectors
+    from inspector import visit_order
+
+    _doc, reading = visit_order.make_preview(store, iid, actor="demo")
+    for page in range(1, reading.pages + 1):
+        visit_order.page_shown(store, reading.id, page, actor="demo")
+    visit_order.sign(store, iid, "person_in_charge", strokes=strokes(seed * 7 + 5), actor="demo")
+    for i, r in enumerate(inspectors[:2], 1):
+        visit_order.sign(store, iid, f"inspector{i}", strokes=strokes(seed * 7 + i), actor="demo")
     if finish:
         visits.finish_inspection(store, iid, actor="demo")
         if ev.findings:
@@ -203,16 +250,24 @@ def documents_for(store: Store, iid: str, inspectors: list[dict[str, Any]]) -> d
     if visits.list_findings(store, iid):
         out["notice"] = sign_all(store, docs.make_document(store, iid, "notice", actor="demo")["id"], inspectors)
         insp = visits.get_inspection(store, iid)
-        served = {"method": "直接送达", "place": insp.place, "time": insp.ended_at, "copies": 1,
+        pic = insp.person_in_charge or {}
+        # the notice is served after it is signed: the recipient signs then, and the receipt's time
+        # of service is its own (make_document stamps it), not the inspection's end
+        docs.add_signature(store, iid, "recipient", name=pic.get("name"), strokes=strokes(len(iid) * 7 + 6),
+                           actor="demo")
+        served = {"method": "直接送达", "place": insp.place, "copies": 1,
                   "recipient": store.scalar("SELECT name FROM institutions WHERE id = ?", (insp.institution_id,)),
-                  "recipient_person": (insp.person_in_charge or {}).get("name")}
+                  "recipient_person": pic.get("name"), "recipient_capacity": pic.get("position")}
         out["receipt"] = sign_all(store, docs.make_document(store, iid, "receipt", served=served, actor="demo")["id"],
                                   inspectors)
     return out
 
 
-def run_demo(out: str | Path, *, home: str | Path | None = None, seed: int = 1) -> dict[str, Any]:
-    """The whole visit headless; returns {"files": {...}, "home": ..., "inspection_id": ...}."""
+def run_demo(out: str | Path, *, home: str | Path | None = None, seed: int = 1,
+             profile: str | None = None) -> dict[str, Any]:
+    """The whole visit headless under one jurisdiction profile (default: the store's, else 新乡);
+    returns {"files": {...}, "home": ..., "inspection_id": ..., "profile": ...}."""
+    from inspector import profiles
     from inspector.documents import ledger
     from inspector.store import documents as docs
 
@@ -220,6 +275,7 @@ def run_demo(out: str | Path, *, home: str | Path | None = None, seed: int = 1) 
     out.mkdir(parents=True, exist_ok=True)
     home = Path(home) if home else Path(tempfile.mkdtemp(prefix="inspector-demo-home-"))
     with Store.open(home) as store:
+        prof = profiles.apply(store, profile or store.get_meta(profiles.META_KEY) or profiles.DEFAULT)
         inst, inspectors = _setup_people(store, seed)
         _ensure_keys(home, inspectors)
         iid = visit(store, inst, inspectors, seed=seed, work=home / "demo-photos")
@@ -228,15 +284,17 @@ def run_demo(out: str | Path, *, home: str | Path | None = None, seed: int = 1) 
         names = {"record": "现场检查笔录", "notice": "责令限期整改通知书", "receipt": "送达回证"}
         for kind, d in made.items():
             files[kind] = docs.export(store, d["id"], out / f"{names[kind]}.pdf")
-        rows = ledger.rows_from_store(store, institution_id=inst["id"])
+        rows = ledger.rows_from_store(store, institution_id=inst["id"], profile=prof)
         cfg = docs.settings(store)
         footer = {"联系人": inspectors[0]["name"], "填报人": inspectors[1]["name"], "审核人": ""}
-        files["ledger_xlsx"] = ledger.write_xlsx(out / "问题台账.xlsx", rows, unit=cfg["agency_name"], footer=footer)
-        (out / "问题台账.pdf").write_bytes(ledger.build_pdf(rows, unit=cfg["agency_name"], footer=footer))
+        annex = prof.wording["ledger_annex"]
+        files["ledger_xlsx"] = ledger.write_xlsx(out / "问题台账.xlsx", rows, unit=cfg["agency_name"], footer=footer,
+                                                 annex=annex)
+        (out / "问题台账.pdf").write_bytes(ledger.build_pdf(rows, unit=cfg["agency_name"], footer=footer, annex=annex))
         files["ledger_pdf"] = str(out / "问题台账.pdf")
         ca = keys.local_ca_cert_path(home)
         return {"files": files, "home": str(home), "inspection_id": iid, "trust": str(ca),
-                "numbers": {k: d["number"] for k, d in made.items()}}
+                "numbers": {k: d["number"] for k, d in made.items()}, "profile": prof.ref}
 
 
 def seed_demo(store: Store) -> bool:
@@ -247,8 +305,9 @@ def seed_demo(store: Store) -> bool:
     from inspector.store import directory, visits
 
     home = store.home
-    insts = demo_directory.make_institutions(40, 7)
-    inspectors = demo_directory.make_inspectors(12, 7, insts)
+    region = _region(store)
+    insts = demo_directory.make_institutions(40, 7, region=region)
+    inspectors = demo_directory.make_inspectors(12, 7, insts, region=region)
     directory.upsert_institutions(store, insts, actor="demo")
     directory.upsert_inspectors(store, inspectors, actor="demo")
     all_inst = store.rows("SELECT * FROM institutions ORDER BY name")
@@ -305,6 +364,6 @@ def _demo_draw(store: Store, insts: list[dict[str, Any]], inspectors: list[dict[
             db.table("tasks").insert({"id": tid, "kind": "adhoc", "institution_id": inst["id"],
                                 "inspector_ids": json.dumps([r["id"] for r in inspectors[:2]]),
                                 "checklist_ids": json.dumps(["training"]), "status": "open", "created_at": now_iso()})
-            store.log("task", tid, "create", {"institution_id": inst["id"]}, actor="demo")
+            store.log("task", tid, "create", {"institution_id": inst["id"]}, actor="demo", push=False)
             ids.append(tid)
     return ids

@@ -35,6 +35,21 @@ _EVAL_SUFFIX = ("职业技能等级认定中心", "职业技能评价有限公�
 _STREETS = ("人民路", "平原路", "金穗大道", "新中大道", "胜利路", "劳动路", "健康路", "和平路", "自由路", "宏力大道")
 GRADES = ("优秀", "良好", "合格", "不合格")
 
+# demo regions, one per shipped jurisdiction profile (forms/profiles): the demo's institutions and
+# inspectors live where the profile's bureau works
+REGIONS: dict[str, dict[str, Any]] = {
+    "xinxiang": {"city": CITY, "counties": COUNTIES, "weights": _COUNTY_WEIGHTS, "badge": "豫",
+                 "streets": _STREETS, "unit": "人力资源和社会保障局"},
+    "neimenggu": {"city": "呼和浩特市",
+                  "counties": {"新城区": "150102", "回民区": "150103", "玉泉区": "150104", "赛罕区": "150105",
+                               "土默特左旗": "150121", "托克托县": "150122", "和林格尔县": "150123",
+                               "清水河县": "150124", "武川县": "150125"},
+                  "weights": (14, 10, 9, 14, 5, 4, 4, 3, 3), "badge": "蒙",
+                  "streets": ("新华大街", "中山路", "锡林郭勒北路", "大学西街", "昭乌达路", "呼伦贝尔南路",
+                              "成吉思汗大街", "鄂尔多斯大街"),
+                  "unit": "人力资源和社会保障局"},
+}
+
 
 def person_name(rng: random.Random) -> str:
     given = GIVEN[rng.randrange(len(GIVEN))]
@@ -47,37 +62,42 @@ def mobile(rng: random.Random) -> str:
     return rng.choice(("138", "139", "137", "150", "151", "155", "176", "186", "189")) + f"{rng.randrange(10**8):08d}"
 
 
-def make_institutions(n: int, seed: int | str = 1) -> list[dict[str, Any]]:
-    """``n`` institutions spread over 新乡市's 12 counties, unique names and valid credit codes."""
-    rng = random.Random(f"institutions|{seed}")
+def make_institutions(n: int, seed: int | str = 1, region: str = "xinxiang") -> list[dict[str, Any]]:
+    """``n`` institutions spread over the region's counties (新乡市's 12 by default), unique names and
+    valid credit codes."""
+    reg = REGIONS[region]
+    city, county_codes, streets = reg["city"], reg["counties"], reg["streets"]
+    rng = random.Random(f"institutions|{seed}" if region == "xinxiang" else f"institutions|{region}|{seed}")
     names, codes = set(), set()
     out: list[dict[str, Any]] = []
-    counties = list(COUNTIES)
+    counties = list(county_codes)
+    # brand names after 新乡's river, district and mountains only in 新乡
+    brands = _BRAND if region == "xinxiang" else tuple(b for b in _BRAND if b not in ("牧野", "卫河", "太行"))
     while len(out) < n:
-        county = rng.choices(counties, weights=_COUNTY_WEIGHTS)[0]
+        county = rng.choices(counties, weights=reg["weights"])[0]
         kind = "培训机构" if rng.random() < 0.75 else "评价机构"
         suffix = rng.choice(_TRAINING_SUFFIX if kind == "培训机构" else _EVAL_SUFFIX)
-        prefix = CITY if rng.random() < 0.4 else county
-        name = f"{prefix}{rng.choice(_BRAND)}{suffix}"
+        prefix = city if rng.random() < 0.4 else county
+        name = f"{prefix}{rng.choice(brands)}{suffix}"
         if name in names:
-            name = name.replace(suffix, f"{rng.choice(_BRAND)}{suffix}")
+            name = name.replace(suffix, f"{rng.choice(brands)}{suffix}")
         if name in names:
             name = f"{name[:-len(suffix)]}第{len(out) + 1}{suffix}"
         org8 = "MA" + "".join(rng.choice(CREDIT_ALPHABET) for _ in range(6))
         code = make_credit_code("9" if "公司" in suffix else "5", "1" if "公司" in suffix else "2",
-                                COUNTIES[county], org8)
+                                county_codes[county], org8)
         if code in codes or name in names:
             continue
         names.add(name)
         codes.add(code)
         out.append({
             "credit_code": code, "name": name, "kind": kind, "county": county,
-            "address": f"{CITY}{county}{rng.choice(_STREETS)}{rng.randrange(1, 400)}号",
+            "address": f"{city}{county}{rng.choice(streets)}{rng.randrange(1, 400)}号",
             "legal_rep": person_name(rng), "contact": person_name(rng), "phone": mobile(rng),
             "trades": rng.sample(TRADES, rng.randint(1, 4)),
             "headcount": rng.randrange(20, 1500),
-            "licence_no": (f"{COUNTIES[county]}{rng.randrange(10**7):07d}" if kind == "培训机构"
-                           else f"S{COUNTIES[county]}{rng.randrange(10**4):04d}"),
+            "licence_no": (f"{county_codes[county]}{rng.randrange(10**7):07d}" if kind == "培训机构"
+                           else f"S{county_codes[county]}{rng.randrange(10**4):04d}"),
             "credit_grade": rng.choices(GRADES + ("",), weights=(10, 30, 25, 5, 30))[0] or None,
             "complaints": rng.choices((0, 1, 2, 3), weights=(80, 12, 5, 3))[0],
         })
@@ -85,10 +105,13 @@ def make_institutions(n: int, seed: int | str = 1) -> list[dict[str, Any]]:
 
 
 def make_inspectors(n: int, seed: int | str = 1,
-                    institutions: Sequence[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+                    institutions: Sequence[dict[str, Any]] | None = None,
+                    region: str = "xinxiang") -> list[dict[str, Any]]:
     """``n`` inspectors; about one in ten declares a conflict with one of ``institutions``."""
-    rng = random.Random(f"inspectors|{seed}")
-    counties = list(COUNTIES)
+    reg = REGIONS[region]
+    county_codes = reg["counties"]
+    rng = random.Random(f"inspectors|{seed}" if region == "xinxiang" else f"inspectors|{region}|{seed}")
+    counties = list(county_codes)
     out = []
     for i in range(n):
         county = counties[i % len(counties)] if i < len(counties) * 2 else rng.choice(counties)
@@ -97,8 +120,8 @@ def make_inspectors(n: int, seed: int | str = 1,
             inst = rng.choice(list(institutions))
             conflicts.append(inst["credit_code"] if rng.random() < 0.5 else inst["name"])
         out.append({
-            "badge_no": f"豫{COUNTIES[county]}{i + 1:05d}", "name": person_name(rng),
-            "unit": f"{county}人力资源和社会保障局",
+            "badge_no": f"{reg['badge']}{county_codes[county]}{i + 1:05d}", "name": person_name(rng),
+            "unit": f"{county}{reg['unit']}",
             "county": county,
             "specialties": rng.sample(("职业技能培训", "职业技能评价", "劳动保障监察", "就业补贴"), 2),
             "conflicts": conflicts,

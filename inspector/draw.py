@@ -4,33 +4,40 @@ A pure function of (seed, directory snapshots, parameters): no store, no clock, 
 order, no machine. HQ runs the same function on its own database, and anyone holding the
 published directories can recompute a draw (``inspector draw verify``).
 
-Algorithm ``inspector-draw/1`` (documented so it can be re-implemented independently):
+Algorithm ``inspector-draw/1``. Its complete specification — every normalisation, HMAC message,
+order, round and cap — is ``docs/draw.md``, with test vectors in ``docs/draw-vectors/`` that this
+module and an independent implementation written from that text (``tests/draw_reference.py``)
+both reproduce. In outline:
 
 1. Snapshots. Each directory is reduced to the fields the draw reads — institutions:
    credit_code, name, kind, county, credit_grade, complaints; inspectors: badge_no, name, county,
-   conflicts (sorted) — sorted by key and hashed: sha256 of canonical JSON (sorted keys, no
-   spaces, UTF-8). These two hashes are published with the result.
+   conflicts (stripped, blanks dropped, deduplicated, sorted); missing values become "", 0 or
+   [] — sorted by key and hashed: sha256 of canonical JSON (sorted keys, no spaces, UTF-8).
+   These two hashes are published with the result.
 2. Random numbers. ``U(msg)`` = the first 8 bytes of HMAC-SHA256(key = seed as UTF-8, msg as
-   UTF-8), big-endian, shifted right by 11 bits, plus 0.5, divided by 2^53: a number in (0, 1)
-   that depends only on the seed and the message, never on the order anything is processed.
+   UTF-8), big-endian, shifted right by 11 bits, plus 0.5, divided by 2^53 (double arithmetic):
+   a number in (0, 1] that depends only on the seed and the message, never on the order
+   anything is processed.
 3. Institutions. Candidates are grouped by 所属区县 (optionally only one 机构类型). In a county
    with N candidates, count = min(N, max(per_county, ceil(ratio × N))) (ratio as an exact
    decimal). Each candidate gets the key U("select|<county>|<credit_code>"); unweighted, the
-   `count` largest keys are drawn, so every subset of that size is equally likely. Weighted
-   (``weighted=True``), the key is U^(1/w) (Efraimidis–Spirakis sampling without replacement),
-   w = 1 + 2 for credit grade 不合格 (0.5 for 合格) + 0.5 per recorded complaint, at most 4
-   complaints counted; so w is between 1 and 5 and a weight-w candidate is drawn as if it held
-   w tickets.
+   `count` largest keys are drawn (ties by credit code), so every subset of that size is
+   equally likely. Weighted (``weighted=True``), the key is ln(U)/w, which orders as U^(1/w)
+   (Efraimidis–Spirakis sampling without replacement), w = 1 + 2 for credit grade 不合格 (0.5
+   for 合格) + 0.5 per recorded complaint, at most 4 complaints counted; so w is between 1 and
+   5 and a weight-w candidate is drawn as if it held w tickets.
 4. Inspectors. An inspector is eligible for an institution unless one of their declared
-   conflicts (回避机构) equals its credit code or its name (NFKC, spaces removed), and, with
-   ``exclude_home_county``, unless they belong to its county. Institutions are served fewest
-   eligible inspectors first (ties: larger select key first). Each takes K inspectors with the
-   lowest current workload; within one workload level the candidates (sorted by badge_no) are
-   partially shuffled (Fisher–Yates) with indices U("assign|<credit_code>|<level>|<i>") × m.
-   Then, while an assigned inspector carries ≥ 2 tasks more than an eligible unassigned one,
-   the task is moved to the less loaded inspector (choice among the lowest level by
-   U("rebalance|<credit_code>|<round>|<slot>")). Loads end as even as the constraints allow
-   (max − min ≤ 1 when nothing constrains).
+   conflicts (回避机构) equals its credit code or its name (NFKC, spaces removed, upper-cased),
+   and, with ``exclude_home_county``, unless they belong to its county. Institutions are served
+   fewest eligible inspectors first (ties: larger select key first, then credit code). Each
+   takes K inspectors with the lowest current workload; within one workload level the m
+   candidates (in badge_no order) are partially shuffled (Fisher–Yates), step i swapping in
+   index i + ⌊U("assign|<credit_code>|<level>|<i>") × (m − i)⌋. Then, in at most 50 rounds,
+   each scanning the institutions in service order and each team's slots in order, a task is
+   moved from an inspector to an eligible unassigned one carrying ≥ 2 tasks fewer (the lowest
+   such level; the choice within it by U("rebalance|<credit_code>|<round>|<slot>|0")); a round
+   without a move ends it. Loads end as even as the constraints allow (max − min ≤ 1 when
+   nothing constrains).
 5. If an institution has fewer than K eligible inspectors, the draw fails with ``DrawError``
    naming every such institution and why.
 """

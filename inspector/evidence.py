@@ -16,6 +16,7 @@ import concurrent.futures as cf
 from concurrent.futures.process import BrokenProcessPool
 import hashlib
 import io
+import logging
 import math
 import multiprocessing
 import os
@@ -32,6 +33,8 @@ from PIL import Image, UnidentifiedImageError
 from inspector import blobs
 from inspector.errors import EvidenceError
 
+logger = logging.getLogger(__name__)
+
 # Long side of the display copy. The issue caps it at 2560; 2000 still prints A4 at ~280 dpi and fills
 # any laptop screen, and lets a 12-MP JPEG (4000/4032 px wide) decode at 1/2 DCT scale: 2.7x less CPU
 # per photo (measured: 81 vs 216 ms), which is what brings 50 photos under 8 s on 2 cores.
@@ -39,12 +42,39 @@ DISPLAY_MAX = 2000
 THUMB_MAX = 320              # long side of the thumbnail
 DISPLAY_QUALITY = 85
 THUMB_QUALITY = 80
-PIXEL_LIMIT = 100_000_000    # a real camera stays far below; more is a bomb
+PIXEL_LIMIT = 200_000_000    # 108/200-MP phone modes are real photos; more is a bomb
 MAX_FILE_BYTES = 200 << 20   # 200 MiB
+# A bomb claims many pixels in few bytes. Real photos compress to a few pixels per byte (flat
+# synthetic pictures to a few hundred); deflate cannot pass ~8000 px/byte even for 1-bit images.
+BOMB_MIN_PIXELS = 25_000_000     # below this the ratio is not checked (small images are cheap)
+BOMB_PIXELS_PER_BYTE = 2_000
+MAX_SIDE = 65_535            # JPEG's own limit; longer sides are crafted, not photographed
 
 # Pillow's own guard uses this global; raise its default (≈89 MP) to our limit so one
 # number rules, and make its warning an error (see _open).
 Image.MAX_IMAGE_PIXELS = PIXEL_LIMIT
+
+
+def _megapixels(n: int) -> str:
+    return f"{n / 1e6:,.0f}" if n >= 10_000_000 else f"{n / 1e6:.1f}"
+
+
+def bomb_reason(width: int, height: int, size: int) -> str | None:
+    """Why an image of width×height px in ``size`` bytes is a decompression bomb (Chinese), or None.
+    Only true bombs: more than PIXEL_LIMIT pixels, a side no camera makes, or far more pixels per
+    byte than any photo compresses to. Never Pillow's English text."""
+    px = width * height
+    if width < 1 or height < 1:
+        return f"图片尺寸 {width}×{height} 无效"
+    if px > PIXEL_LIMIT:
+        return (f"图片尺寸 {width}×{height}（{_megapixels(px)} 百万像素）超过上限 "
+                f"{PIXEL_LIMIT // 1_000_000} 百万像素，疑为解压炸弹，已拒绝")
+    if max(width, height) > MAX_SIDE:
+        return f"图片尺寸 {width}×{height} 的边长超过 {MAX_SIDE} 像素，疑为解压炸弹，已拒绝"
+    if px >= BOMB_MIN_PIXELS and size and px / size > BOMB_PIXELS_PER_BYTE:
+        return (f"文件仅 {size:,} 字节却声称 {width}×{height}（{_megapixels(px)} 百万像素），"
+                f"压缩比异常，疑为解压炸弹，已拒绝")
+    return None
 
 MIME = {"JPEG": "image/jpeg", "MPO": "image/jpeg", "PNG": "image/png", "HEIF": "image/heic"}
 
@@ -243,18 +273,20 @@ def _open(path: Path, data: bytes | bytearray) -> Image.Image:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             img = Image.open(io.BytesIO(data))
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
-        raise EvidenceError(f"{path}: 图片像素数超过上限 {PIXEL_LIMIT // 1_000_000} 百万像素，疑为解压炸弹，已拒绝（{e}）") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise EvidenceError(f"{path}: 图片像素数超过上限 {PIXEL_LIMIT // 1_000_000} 百万像素，疑为解压炸弹，已拒绝") from None
     except UnidentifiedImageError:
         hint = "；HEIC 需要安装 pi-heif 或 pillow-heif" if _looks_heif(data[:16]) and not heif_supported() else ""
         raise EvidenceError(f"{path}: 不是可识别的图片文件（支持 {supported_names()}{hint}）") from None
     except Exception as e:  # a broken header can raise nearly anything inside a plugin
-        raise EvidenceError(f"{path}: 图片文件头已损坏（{e}）") from None
+        logger.info("%s: unreadable image header: %s", path, e)
+        raise EvidenceError(f"{path}: 图片文件头已损坏，无法识别") from None
     if img.format not in MIME:
         raise EvidenceError(f"{path}: 不支持的图片格式 {img.format}（支持 {supported_names()}）")
     w, h = img.size
-    if w < 1 or h < 1 or w * h > PIXEL_LIMIT:
-        raise EvidenceError(f"{path}: 图片尺寸 {w}×{h} 超过上限 {PIXEL_LIMIT // 1_000_000} 百万像素，疑为解压炸弹，已拒绝")
+    reason = bomb_reason(w, h, len(data))
+    if reason:
+        raise EvidenceError(f"{path}: {reason}")
     return img
 
 
@@ -304,12 +336,14 @@ def _derive(path: Path, img: Image.Image, orientation: int) -> tuple[bytes, byte
         thumb_img.save(thumb, "JPEG", quality=THUMB_QUALITY, optimize=False, icc_profile=icc)
     except EvidenceError:
         raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
-        raise EvidenceError(f"{path}: 图片像素数超过上限，疑为解压炸弹，已拒绝（{e}）") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise EvidenceError(f"{path}: 图片像素数超过上限，疑为解压炸弹，已拒绝") from None
     except MemoryError:
         raise EvidenceError(f"{path}: 图片太大，内存不足以解码") from None
     except (OSError, SyntaxError, ValueError, EOFError, zlib.error, IndexError, TypeError) as e:
-        raise EvidenceError(f"{path}: 图片已损坏或不完整，无法解码（{e}）") from None
+        # Pillow's English text goes to the log, not to the inspector
+        logger.info("%s: decode failed: %s", path, e)
+        raise EvidenceError(f"{path}: 图片已损坏或不完整，无法解码") from None
     return disp.getvalue(), thumb.getvalue()
 
 

@@ -114,7 +114,7 @@ _TYPE_PARAMS: dict[str, dict[str, tuple[type, Any]]] = {
     "table": {"flag_codes": (dict, {})},
 }
 _ITEM_KEYS = ("id", "text", "type", "basis", "codes", "photo_required", "unit", "threshold", "choices",
-              "columns", "rule", "params", "help", "fail_text", "when")
+              "columns", "rule", "params", "help", "fail_text", "when", "plausible")
 _TOP_KEYS = ("id", "version", "title", "kind", "basis", "sections", "description")
 _SECTION_KEYS = ("id", "title", "items")
 _COLUMN_KEYS = ("id", "label", "type", "choices")
@@ -146,6 +146,7 @@ class Item:
     help: str | None
     fail_text: str | None  # template: {value} {limit} {unit} {label} {missing} {text} {detail}
     when: dict | None = None  # {"item": "T-6-2", "equals": "是"}: applies only then (else 不适用)
+    plausible: tuple[float, float] | None = None  # number/count: outside → the editor asks to confirm
 
     @property
     def scope(self) -> str:
@@ -214,12 +215,13 @@ def _is_number(v: Any) -> bool:
 
 
 def display_path(path: str | os.PathLike[str]) -> str:
-    """Paths under the repo are shown relative (forms/training.toml), others as given."""
+    """Shipped checklists are shown by their source name (forms/training.toml), others as given."""
     p = Path(path)
     try:
-        return str(p.resolve().relative_to(_paths.REPO_ROOT))
+        rel = p.resolve().relative_to(_paths.package_dir("inspector.assets.forms").resolve())
     except ValueError:
         return str(path)
+    return str(Path("forms") / rel) if rel.parts else "forms"
 
 
 # -- parsing ----------------------------------------------------------------------
@@ -364,6 +366,7 @@ def _parse_item(ri: Any, sid: str, pos: int, col: _Collector, cat: dict, prefixe
     params = dict(col.get(w, ri, "params", dict, required=False, default={}))
     threshold = col.get(w, ri, "threshold", dict, required=False)
     when = col.get(w, ri, "when", dict, required=False)
+    plausible = _check_plausible(col.get(w, ri, "plausible", list, required=False), typ, w, col)
 
     for c in codes:
         if not isinstance(c, str) or c not in cat:
@@ -377,7 +380,7 @@ def _parse_item(ri: Any, sid: str, pos: int, col: _Collector, cat: dict, prefixe
             col.add(w, f"'{k}' is not used by a {typ} item")
     if choices:
         if typ != "choice":
-            col.add(w, f"'choices' is only for choice items (columns have their own)")
+            col.add(w, "'choices' is only for choice items (columns have their own)")
         if not all(isinstance(c, str) and c for c in choices):
             col.add(w, "choices must be non-empty strings")
         elif len(set(choices)) != len(choices):
@@ -417,7 +420,20 @@ def _parse_item(ri: Any, sid: str, pos: int, col: _Collector, cat: dict, prefixe
     if when is not None:
         pending_when.append((iid, when))
     return Item(iid, text, typ, sid, basis, codes, bool(photo), unit, threshold, choices, columns, rule,
-                params, help_, fail_text, when)
+                params, help_, fail_text, when, plausible)
+
+
+def _check_plausible(p: list | None, typ: str, w: str, col: _Collector) -> tuple[float, float] | None:
+    """``plausible = [min, max]``: a number/count answer outside it is confirmed, not refused."""
+    if p is None:
+        return None
+    if typ not in ("number", "count"):
+        col.add(w, f"'plausible' is only for number and count items, not {typ}")
+        return None
+    if len(p) != 2 or not all(_is_number(x) for x in p) or not p[0] < p[1]:
+        col.add(w, f"'plausible' must be [min, max] with min < max, got {p!r}")
+        return None
+    return float(p[0]), float(p[1])
 
 
 def _parse_columns(ri: dict, typ: str, w: str, col: _Collector) -> tuple[Column, ...]:
@@ -518,7 +534,7 @@ def _check_params(params: dict, typ: str, rule: str | None, choices: tuple, code
         if rule in RULES and k in RULES[rule].params and k.endswith("_share") and v > 1:
             col.add(w, f"param '{k}' is a share and must be ≤ 1, got {v!r}")
     if params.get("scope", "institution") not in ("institution", "department"):
-        col.add(w, f"param 'scope' must be 'institution' or 'department'")
+        col.add(w, "param 'scope' must be 'institution' or 'department'")
     if typ == "choice":
         for c in params.get("fail_on", []) if isinstance(params.get("fail_on"), list) else []:
             if c not in choices:

@@ -9,8 +9,10 @@ Layout under ``<home>/keys/``::
     device-ed25519.pem     the device key that signs QR verification URLs
 
 Only the inspector knows the passphrase (电子签名法 §13: signing data under the
-signer's sole control); the local CA key is protected by file permissions only,
-since it merely vouches for "made on this laptop" and verification says so.
+signer's sole control). The local CA key is encrypted with the passphrase of the
+inspector it was made for (``local-ca/<key id>.key.pem``); an inspector who cannot
+unlock an existing local CA key gets a new local CA of their own, whose certificate
+joins ``local-ca/ca.cert.pem`` (a PEM bundle: the laptop's trust anchors).
 """
 from __future__ import annotations
 
@@ -63,13 +65,62 @@ class SigningKey:
         return str(attrs[0].value) if attrs else self.badge_no
 
 
-def local_ca(home: str | Path) -> pki.CA:
-    """The laptop's CA, made on first use."""
-    return pki.CA.load_or_create(keys_dir(home) / LOCAL_CA_DIR, LOCAL_CA_NAME, org="本机")
+def _ski(cert: x509.Certificate) -> str:
+    return x509.SubjectKeyIdentifier.from_public_key(cert.public_key()).digest.hex()  # type: ignore[arg-type]
+
+
+def local_ca_certs(home: str | Path) -> list[x509.Certificate]:
+    """Every local CA this laptop has made (the trust bundle)."""
+    p = keys_dir(home) / LOCAL_CA_DIR / pki.CERT_FILE
+    return x509.load_pem_x509_certificates(p.read_bytes()) if p.exists() else []
+
+
+def local_ca(home: str | Path, passphrase: str | bytes) -> pki.CA:
+    """A local CA whose key ``passphrase`` unlocks; made (and added to the bundle) when none does.
+    A key left unencrypted by an older version is encrypted with the first passphrase that uses it."""
+    d = keys_dir(home) / LOCAL_CA_DIR
+    pw = _pw(passphrase)
+    certs = {_ski(c): c for c in local_ca_certs(home)}
+    legacy = d / pki.KEY_FILE
+    if legacy.exists() and certs:
+        key = pki.load_key(legacy.read_bytes(), None, where=str(legacy))
+        for ski, c in certs.items():
+            if pki.public_pem(key) == c.public_key().public_bytes(serialization.Encoding.PEM,
+                                                                  serialization.PublicFormat.SubjectPublicKeyInfo):
+                pki._write_private(d / f"{ski}.key.pem", pki.key_to_pem(key, pw))
+                legacy.unlink()
+                return pki.CA(d, key, c)
+    for ski, c in certs.items():
+        kp = d / f"{ski}.key.pem"
+        if not kp.exists():
+            continue
+        try:
+            return pki.CA(d, pki.load_key(kp.read_bytes(), pw, where=str(kp)), c)
+        except DocumentError:
+            continue  # another inspector's local CA
+    key = pki.new_key()
+    name = pki._name(LOCAL_CA_NAME, "本机")
+    cert = pki.self_signed(key, name)
+    pki._write_private(d / f"{_ski(cert)}.key.pem", pki.key_to_pem(key, pw))
+    bundle = d / pki.CERT_FILE
+    with open(bundle, "ab") as f:
+        f.write(cert.public_bytes(serialization.Encoding.PEM))
+    return pki.CA(d, key, cert)
+
+
+def local_ca_for(home: str | Path, cert: x509.Certificate) -> x509.Certificate | None:
+    """The local CA certificate that issued ``cert`` (matched by key identifier)."""
+    try:
+        aki = cert.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value.key_identifier
+    except x509.ExtensionNotFound:
+        aki = None
+    for c in local_ca_certs(home):
+        if c.subject == cert.issuer and (aki is None or aki.hex() == _ski(c)):
+            return c
+    return None
 
 
 def local_ca_cert_path(home: str | Path) -> Path:
-    local_ca(home)
     return keys_dir(home) / LOCAL_CA_DIR / pki.CERT_FILE
 
 
@@ -91,11 +142,19 @@ def create_inspector_key(home: str | Path, badge_no: str, name: str, passphrase:
     if (d / "key.pem").exists() and not overwrite:
         raise DocumentError(f"{d / 'key.pem'}：该执法证号已有签名密钥，不覆盖")
     key = pki.new_key()
-    ca = local_ca(home)
+    ca = local_ca(home, pw)
     cert = ca.issue(pki.public_pem(key), common_name=name, org=unit or "本机", serial=badge_no)
     pki._write_private(d / "key.pem", pki.key_to_pem(key, pw))
     (d / "cert.pem").write_bytes(cert)
+    _pii_passphrase(home, badge_no, pw)
     return d
+
+
+def _pii_passphrase(home: str | Path, badge_no: str, pw: bytes) -> None:
+    """A proven passphrase also wraps (or unlocks) the trainees' personal-data key (inspector/pii.py)."""
+    from inspector import pii
+
+    pii.on_passphrase(home, badge_no, pw)
 
 
 def public_key_pem(home: str | Path, badge_no: str) -> bytes:
@@ -142,11 +201,12 @@ def load_signing_key(home: str | Path, badge_no: str, passphrase: str | bytes) -
         key = pki.load_key(key_path.read_bytes(), _pw(passphrase), where=str(key_path))
     except DocumentError:
         raise DocumentError(f"{key_path}：签名口令错误（执法证号 {badge_no}），无法解开私钥") from None
+    _pii_passphrase(home, badge_no, _pw(passphrase))
     cert = x509.load_pem_x509_certificate((d / "cert.pem").read_bytes())
     hq = _hq_ca(home)
     if hq is not None and cert.issuer == hq.subject:
         return SigningKey(badge_no, key, cert, hq, True)
-    return SigningKey(badge_no, key, cert, local_ca(home).cert, False)
+    return SigningKey(badge_no, key, cert, local_ca_for(home, cert), False)
 
 
 # -- device key (QR signatures) -----------------------------------------------

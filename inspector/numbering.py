@@ -104,3 +104,43 @@ def allocate(store: Store, kind: str, *, year: int | None = None, document_id: s
 def issued(store: Store, agency: str, year: int, source: str = "hq") -> list[int]:
     return [r["seq"] for r in store.rows("SELECT seq FROM doc_numbers WHERE agency = ? AND year = ? AND source = ?"
                                          " ORDER BY seq", (agency, year, source))]
+
+
+def low_mark(block_size: int) -> int:
+    """Numbers of a series run low below this many unused: 10 % of a block, at least 20, at most a
+    block. HQ applies the same rule, so asking for a block early gets nothing."""
+    return min(block_size, max(20, block_size // 10))
+
+
+def hq_usage(store: Store) -> list[dict[str, object]]:
+    """How far each HQ block is used (``next``), for HQ: ``[{agency, year, first, last, next}]``."""
+    return [dict(r) for r in store.rows("SELECT agency, year, first, last, next FROM doc_number_blocks"
+                                        " WHERE source = 'hq' ORDER BY agency, year, first")]
+
+
+def low_series(store: Store, year: int) -> list[str]:
+    """Agencies (HQ prefixes this laptop numbers with) whose HQ numbers for ``year`` run low, or
+    that have none for ``year`` yet (a new year)."""
+    out = []
+    for a in [r["agency"] for r in store.rows("SELECT DISTINCT agency FROM doc_number_blocks WHERE source = 'hq'"
+                                              " ORDER BY agency")]:
+        size = store.scalar("SELECT last - first + 1 FROM doc_number_blocks WHERE source = 'hq' AND agency = ?"
+                            " ORDER BY year DESC, first DESC LIMIT 1", (a,))
+        left = store.scalar("SELECT COALESCE(SUM(last - next + 1), 0) FROM doc_number_blocks"
+                            " WHERE source = 'hq' AND agency = ? AND year = ?", (a, year))
+        if int(left or 0) < low_mark(int(size or 1)):
+            out.append(a)
+    return out
+
+
+def install_missing(store: Store, blocks: list[dict[str, object]]) -> int:
+    """Install HQ blocks this laptop lacks (a reply lost earlier is recovered); returns how many."""
+    n = 0
+    for b in blocks:
+        agency, year, first, last = str(b["agency"]), int(str(b["year"])), int(str(b["first"])), int(str(b["last"]))
+        if store.scalar("SELECT 1 FROM doc_number_blocks WHERE source = 'hq' AND agency = ? AND year = ?"
+                        " AND first = ?", (agency, year, first)):
+            continue
+        install_block(store, agency, year, first, last, "hq")
+        n += 1
+    return n

@@ -57,31 +57,49 @@ def _esc(s: str) -> str:
 HEADERS = ["序号", "所属区县", "机构名称", "统一社会信用代码", "机构类型", "检查人员（执法证号）"]
 
 
+NOTE = ("说明：抽取结果由随机种子、两个名录库快照和抽取参数唯一确定，任何人可使用同一程序"
+        "（inspector draw verify）重新计算核对。")
+
+
 def export_xlsx(record: Mapping[str, Any], path: str | Path) -> Path:
+    """The record as a print-ready sheet (inspector.reports.xlsx_print): the values a reader needs
+    to recompute the draw (draw id, seed, the three SHA-256, parameters, per-county counts) each
+    over the table's width and wrapped in full, then the list with its header on every page."""
     import openpyxl
-    from openpyxl.styles import Alignment, Font
+
+    from inspector.reports import xlsx_print as X
 
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.title = "抽查结果"
-    ws.append([TITLE])
-    ws["A1"].font = Font(size=16, bold=True)
-    for k, v in summary_rows(record):
-        ws.append([k, v])
+    n = len(HEADERS)
+    X.line(ws, 1, TITLE, n, size=16, bold=True, horizontal="center")
+    info = list(summary_rows(record))
     counties = record.get("counties") or []
     if counties:
-        ws.append(["各区县抽取情况", "；".join(f"{c['county']} {c['drawn']}/{c['candidates']}" for c in counties)])
-    ws.append([])
-    ws.append(HEADERS)
-    for c in ws[ws.max_row]:
-        c.font = Font(bold=True)
-    for r in task_rows(record):
-        ws.append(r)
-    for col, width in zip("ABCDEF", (26, 12, 36, 22, 10, 60)):
-        ws.column_dimensions[col].width = width
-    for row in ws.iter_rows(min_row=2):
-        for c in row:
-            c.alignment = Alignment(wrap_text=True, vertical="top")
+        info.append(("各区县抽取情况", "；".join(f"{c['county']} 抽取 {c['drawn']} 家（共 {c['candidates']} 家）"
+                                          for c in counties)))
+    for r, (k, v) in enumerate(info, 2):
+        X.line(ws, r, k, 2, size=X.BODY_SIZE, bold=True)
+        X.line(ws, r, v, n, first_col=3)
+        for c in range(1, n + 1):
+            ws.cell(r, c).border = X.border()
+    X.line(ws, len(info) + 2, NOTE, n)          # before the list, so the list ends the sheet
+    head = len(info) + 4
+    for j, h in enumerate(HEADERS, 1):
+        cell = ws.cell(head, j, h)
+        cell.font = X.font(bold=True)
+        cell.alignment = X.align("center")
+    for i, row in enumerate(task_rows(record), head + 1):
+        row[-1] = row[-1].replace("、", "\n")   # one inspector a line: a name never breaks
+        for j, v in enumerate(row, 1):
+            cell = ws.cell(i, j, int(v) if j == 1 and v.isdigit() else v)
+            cell.alignment = X.align("center" if j in (1, 2, 5) else "left")
+    for row_cells in ws.iter_rows(min_row=head, max_row=ws.max_row, max_col=n):
+        for cell in row_cells:
+            cell.border = X.border()
+    X.set_widths(ws, (6, 10, 30, 21, 9, 28))
+    X.finish(ws, landscape=False, title_rows=(head, head))
     p = Path(path)
     try:
         wb.save(p)
@@ -156,9 +174,7 @@ def export_pdf(record: Mapping[str, Any], path: str | Path, *, agency: str = "")
                              ("GRID", (0, 0), (-1, -1), 0.5, colors.grey),
                              ("BACKGROUND", (0, 0), (-1, 0), colors.whitesmoke),
                              ("VALIGN", (0, 0), (-1, -1), "TOP")]))
-    story += [lst, Spacer(1, 5 * mm),
-              para("说明：抽取结果由随机种子、两个名录库快照和抽取参数唯一确定，任何人可使用同一程序"
-                   "（inspector draw verify）重新计算核对。", "small")]
+    story += [lst, Spacer(1, 5 * mm), para(NOTE, "small")]
     try:
         doc.build(story, canvasmaker=NumberedCanvas)
     except OSError as e:

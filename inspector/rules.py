@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import functools
+import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ PASS, FAIL, UNANSWERED = "pass", "fail", "unanswered"
 STATUSES = (PASS, FAIL, NA, UNANSWERED)
 STATUS_LABELS = {PASS: "符合", FAIL: "不符合", NA: "不适用", UNANSWERED: "未作答"}
 _EPS = 1e-9
+logger = logging.getLogger(__name__)
 _KIND_PREFIX = {"培训机构": "PX", "评价机构": "PJ"}
 
 
@@ -479,8 +481,11 @@ def evaluate_item(item: Item, value: object, photos: int | None = None, *,
         return ItemResult(item.id, NA, "不适用", (), None, item.basis, False)
     try:
         status, reason, flags = _JUDGES[item.type](item, value)
-    except Exception as e:  # a judge bug must not take the GUI down; say what happened
-        status, reason, flags = UNANSWERED, f"无法判定：{type(e).__name__}", ()
+    except Exception as e:  # a judge bug must not take the GUI down: log it as a bug, say so
+        # Judges report answers they cannot decide by returning UNANSWERED with a reason; an
+        # exception here is a defect in the rules, logged at ERROR so tests and logs see it.
+        logger.exception("judge for item %s (type %s) crashed on %r", item.id, item.type, value)
+        status, reason, flags = UNANSWERED, f"无法判定（程序错误 {type(e).__name__}，已记入日志）", ()
     if status != FAIL:
         return ItemResult(item.id, status, reason, (), None, item.basis, False)
     codes = _codes_for(item, flags, institution_kind) if item.scope == "institution" else ()
@@ -488,14 +493,22 @@ def evaluate_item(item: Item, value: object, photos: int | None = None, *,
     return ItemResult(item.id, FAIL, reason, codes, _severity(codes), item.basis, missing)
 
 
-def _not_applicable(item: Item, answers: dict[str, object]) -> str | None:
+def skip_reason(checklist: Checklist, item: Item, answers: dict[str, object]) -> str | None:
+    """The checklist's ``when`` rule: why ``item`` is 不适用 given the answers, or None when it
+    applies (also while the item it depends on is unanswered). Worded for the record: it names
+    the question and the answer given, never internal ids."""
     w = item.when
     if not w:
         return None
     got = answers.get(w["item"])
     if got is None or got == w["equals"]:
         return None
-    return f"不适用（仅当 {w['item']} 为“{w['equals']}”时检查）"
+    try:
+        target = checklist.item(w["item"])
+        shown = {PASS: "符合", FAIL: "不符合", NA: "不适用"}.get(str(got), str(got)) if isinstance(got, str) else got
+        return f"不适用（“{_label(target)}”为“{shown}”，本项仅在“{w['equals']}”时检查）"
+    except Exception:  # noqa: BLE001 - a checklist without the target cannot load; keep a plain reason
+        return f"不适用（仅在“{w['equals']}”时检查）"
 
 
 def evaluate(checklist: Checklist, answers: dict[str, object], photo_counts: dict[str, int] | None = None,
@@ -508,7 +521,7 @@ def evaluate(checklist: Checklist, answers: dict[str, object], photo_counts: dic
     results: list[ItemResult] = []
     findings: list[DraftFinding] = []
     for item in checklist.items:
-        na_reason = _not_applicable(item, answers)
+        na_reason = skip_reason(checklist, item, answers)
         if na_reason:
             results.append(ItemResult(item.id, NA, na_reason, (), None, item.basis, False))
             continue

@@ -6,13 +6,17 @@ form filling and signing may follow); each later signer adds an incremental
 revision that only fills their own field. Handwritten images are already part of
 the page content (drawn by reportlab) before any digital signature is made.
 
-Offline there is no timestamp authority: signatures are PAdES-B-B; HQ may add a
-document timestamp after sync.
+Offline there is no timestamp authority: signatures are PAdES-B-B; HQ adds the
+validation data and a document timestamp after sync (PAdES-B-LT, inspector/hq/pades_lt.py).
+
+Every revision stays PDF 1.7 (the documents are PDF/A-2b, inspector/pdfa.py): pyHanko would
+declare PDF 2.0 in the catalog for the ISO 32002 (ECDSA) extension, against the file's header;
+ECDSA in PAdES needs no such declaration under PDF 1.7 with the ESIC extension.
 """
 from __future__ import annotations
 
 import io
-from typing import Sequence
+from typing import Any, Sequence
 
 from asn1crypto import keys as asn1_keys, x509 as asn1_x509
 from cryptography.hazmat.primitives import serialization
@@ -28,6 +32,23 @@ from inspector.errors import DocumentError
 from inspector.keys import SigningKey
 
 
+class Pdf17Writer(IncrementalPdfFileWriter):
+    """An incremental writer that keeps the document at PDF 1.7 (see the module notes)."""
+
+    def ensure_output_version(self, version: tuple[int, int]) -> None:
+        super().ensure_output_version(min(version, (1, 7)))
+
+    def register_extension(self, ext: Any) -> None:
+        if str(getattr(ext, "prefix_name", "")) == "/ISO_" and int(getattr(ext, "extension_level", 0)) == 32002:
+            return  # the PDF 2.0 ECDSA declaration; not for a PDF/A-2 (1.7) file
+        super().register_extension(ext)
+
+    def _update_meta(self) -> None:
+        # pyHanko would rewrite /Producer and /ModDate and replace the XMP (losing the PDF/A
+        # identification, and disagreeing with the Info dictionary): a signature leaves both alone
+        return
+
+
 RESERVED = 8192  # hex digits kept for each CMS container: 4 KB of DER, ≈ 2.4× what one needs
 
 
@@ -38,7 +59,7 @@ def field_name(index: int) -> str:
 
 def prepare(pdf: bytes, field_names: Sequence[str]) -> bytes:
     """Add empty (invisible) signature fields for every signer, as one incremental revision."""
-    w = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+    w = Pdf17Writer(io.BytesIO(pdf), strict=False)
     for name in field_names:
         fields.append_signature_field(w, SigFieldSpec(sig_field_name=name, on_page=0, box=None))
     out = io.BytesIO()
@@ -82,12 +103,12 @@ def sign(pdf: bytes, sk: SigningKey, field: str, *, reason: str = "检查人员�
         try:
             # a fixed reservation spares pyHanko a dummy signature to estimate the size (≈ 1/3 of
             # the signing time); an ECDSA CMS with a two-certificate chain is ≈ 1.7 KB of DER
-            out = signers.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False), meta, signer=signer,
+            out = signers.sign_pdf(Pdf17Writer(io.BytesIO(pdf), strict=False), meta, signer=signer,
                                    bytes_reserved=RESERVED)
         except SigningError as e:
             if "larger than expected" not in str(e):
                 raise
-            out = signers.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False), meta, signer=signer)
+            out = signers.sign_pdf(Pdf17Writer(io.BytesIO(pdf), strict=False), meta, signer=signer)
     except Exception as e:  # pyHanko raises several unrelated types
         raise DocumentError(f"签名失败（{field}，执法证号 {sk.badge_no}）：{e}") from e
     return out.getvalue()

@@ -17,7 +17,7 @@ from asn1crypto import x509 as asn1_x509
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields
 from pyhanko.sign.diff_analysis import ModificationLevel
-from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timestamp
 from pyhanko.sign.validation.pdf_embedded import _extract_docmdp_for_sig
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
@@ -69,7 +69,9 @@ def verify_bytes(data: bytes, trust: Iterable[str | Path] = (), *, home: str | P
     except Exception as e:  # a damaged file can fail anywhere in the parser
         return {"valid": False, "signers": [], "problems": [f"无法解析 PDF：{e}"], "warnings": []}
 
-    if not sigs:
+    timestamps: list[dict[str, Any]] = []
+    stamps = [s for s in sigs if s.sig_object_type == "/DocTimeStamp"]
+    if not [s for s in sigs if s.sig_object_type != "/DocTimeStamp"]:
         problems.append("文书没有数字签名（未签名的副本，或签名已被剥离）")
     for name, filled in field_status:
         if not filled:
@@ -77,6 +79,9 @@ def verify_bytes(data: bytes, trust: Iterable[str | Path] = (), *, home: str | P
 
     for i, sig in enumerate(sigs):
         last = i == len(sigs) - 1
+        if sig.sig_object_type == "/DocTimeStamp":
+            timestamps.append(_check_timestamp(sig, roots, last, problems))
+            continue
         label = f"签名 {sig.field_name}"
         vc = ValidationContext(trust_roots=roots, allow_fetching=False, revocation_mode="soft-fail")
         try:
@@ -125,9 +130,70 @@ def verify_bytes(data: bytes, trust: Iterable[str | Path] = (), *, home: str | P
                                 f"（{info['modification_level'] or '无法分析'}）")
         if st.docmdp_ok is False:
             problems.append(f"{who}：违反认证签名（DocMDP）允许的修改范围")
-    if sigs and not signers[0].get("certified"):
+    if signers and not signers[0].get("certified"):
         problems.append("第一个签名不是认证签名（DocMDP）")
-    return {"valid": not problems, "signers": signers, "problems": problems, "warnings": warnings}
+    ltv, why = (_ltv(reader, [s for s in sigs if s.sig_object_type != "/DocTimeStamp"], stamps, roots)
+                if stamps and not problems else (False, "没有文档时间戳" if not stamps else "签名有问题"))
+    if stamps and not ltv:
+        warnings.append(f"文件未启用长期验证（LTV）：{why}")
+    return {"valid": not problems, "signers": signers, "problems": problems, "warnings": warnings,
+            "timestamps": timestamps, "ltv": ltv, "ltv_reason": None if ltv else why}
+
+
+def _check_timestamp(sig: Any, roots: list[asn1_x509.Certificate], last: bool, problems: list[str]) -> dict[str, Any]:
+    """A document timestamp (RFC 3161, added by HQ): intact, signed by a trusted TSA; the last one
+    in the file must cover all of it like a signature would."""
+    label = f"文档时间戳 {sig.field_name}"
+    vc = ValidationContext(trust_roots=roots, allow_fetching=False, revocation_mode="soft-fail")
+    try:
+        st = validate_pdf_timestamp(sig, validation_context=vc)
+    except Exception as e:  # a damaged token fails anywhere in pyHanko
+        problems.append(f"{label}：无法校验（{e}）")
+        return {"field": sig.field_name, "time": None, "intact": False, "trusted": False}
+    info = {"field": sig.field_name, "time": st.timestamp.isoformat() if st.timestamp else None,
+            "tsa": _attr(st.signing_cert.subject, "common_name") if st.signing_cert else None,
+            "intact": bool(st.intact), "crypto_valid": bool(st.valid), "trusted": bool(st.trusted),
+            "covers_whole_file": st.coverage == SignatureCoverageLevel.ENTIRE_FILE}
+    if not st.intact:
+        problems.append(f"{label}：摘要不符，文件在加盖时间戳后被改动")
+    elif not st.valid:
+        problems.append(f"{label}：时间戳签名无效")
+    elif not st.trusted:
+        problems.append(f"{label}：时间戳服务的证书不受信任（{info['tsa']}）")
+    if last and not info["covers_whole_file"]:
+        problems.append(f"{label}：时间戳之后又追加了内容")
+    return info
+
+
+def _ltv(reader: PdfFileReader, sigs: list[Any], stamps: list[Any], roots: list[asn1_x509.Certificate]
+         ) -> tuple[bool, str | None]:
+    """LTV-enabled: every signature and timestamp validates, revocation checked (hard-fail), with
+    nothing but what the file's DSS holds (no fetching) and the given trust roots."""
+    from pyhanko.sign.validation import DocumentSecurityStore
+    from pyhanko.sign.validation.errors import NoDSSFoundError
+
+    if not roots:
+        return False, "没有给出信任的根证书，无法判断"
+    try:
+        dss = DocumentSecurityStore.read_dss(reader)
+    except NoDSSFoundError:
+        return False, "文件中没有验证数据（DSS）"
+    kw = {"trust_roots": roots, "allow_fetching": False, "revocation_mode": "hard-fail"}
+    for sig in sigs:
+        try:
+            st = validate_pdf_signature(sig, dss.as_validation_context(kw))
+        except Exception as e:
+            return False, f"{sig.field_name}：{e}"
+        if not st.trusted:
+            return False, f"{sig.field_name}：仅凭文件内的证书链与吊销信息无法验证"
+    for ts in stamps:
+        try:
+            tst = validate_pdf_timestamp(ts, validation_context=dss.as_validation_context(kw))
+        except Exception as e:
+            return False, f"{ts.field_name}：{e}"
+        if not tst.trusted:
+            return False, f"{ts.field_name}：时间戳证书仅凭文件内的验证数据无法验证"
+    return True, None
 
 
 def verify_file(path: str | Path, trust: Iterable[str | Path] = (), *, home: str | Path | None = None) -> dict[str, Any]:

@@ -129,12 +129,12 @@ def tree_size(path: Path) -> int:
 
 
 def check_bundle(bundle: Path) -> list[str]:
-    """What must be in the bundle (paths.py resolves forms/ and resources/ under _MEIPASS)."""
+    """What must be in the bundle (forms/ and resources/ at their package path, as in the wheel)."""
     internal = bundle / "_internal"
     problems = []
     musts = [
         bundle / exe_name("inspector-gui"), bundle / exe_name("inspector"),
-        internal / "forms", internal / "resources" / "fonts",
+        internal / "inspector" / "assets" / "forms", internal / "inspector" / "assets" / "resources" / "fonts",
         internal / "inspector" / "store" / "migrations",
     ]
     qt = internal / "PySide6" / ("plugins" if sys.platform == "win32" else "Qt/plugins")

@@ -14,3 +14,14 @@ def seed_minimal(store: Store, *, institution_id: str = "inst-1", cv_id: str = "
                                          "version": cv_id.split("@")[1], "title": "测试", "source": "",
                                          "sha256": "", "stored_at": ts}, ignore=True)
     return institution_id, cv_id
+
+
+def finish_synthetic(store: Store, inspection_id: str,
+                     reason: str = "测试数据：合成的检查记录，不是真实的现场检查") -> None:
+    """Lock a synthetic (incomplete) inspection the only way the core allows: a recorded,
+    audited override with a reason for each open problem of the finish check."""
+    from inspector.store import visits
+    from inspector.visit_state import visit_problems
+
+    visits.finish_inspection(store, inspection_id,
+                             overrides={p.key: reason for p in visit_problems(store, inspection_id)})

@@ -36,7 +36,7 @@ def test_status_counts_and_audit_verify(home: Path) -> None:
     con.commit()
     con.close()
     r = cli("audit", "verify", "--json", home=home)
-    assert r.returncode == 1 and "seq 1" in json.loads(r.stdout)["problems"][0]
+    assert r.returncode == 1 and "第 1 条" in json.loads(r.stdout)["problems"][0]
 
 
 def test_unknown_command_is_an_error(home: Path) -> None:

@@ -36,7 +36,8 @@ def test_make_sign_list_export(store, home, tmp_path):
     assert json.loads(p.stdout)["status"] == "signed"
 
     p = _cli(home, "documents", "list", "--inspection", iid, "--json")
-    assert [d["kind"] for d in json.loads(p.stdout)] == ["notice"]
+    # record: the draft 笔录 the person in charge read before signing (inspector/visit_order.py)
+    assert [d["kind"] for d in json.loads(p.stdout)] == ["record", "notice"]
     out = tmp_path / "n.pdf"
     p = _cli(home, "documents", "export", doc["id"], "--out", str(out))
     assert p.returncode == 0 and out.exists()

@@ -62,7 +62,7 @@ def test_record_has_every_field_of_domain_7(demo_run, demo_store):
     for label in ("统一社会信用代码", "许可证/备案号", "地址", "法定代表人", "现场负责人", "职务", "联系电话",
                   "检查地点", "检查时间", "检查人员", "执法证号", "记录人", "任务来源", "检查依据",
                   "出示执法证件", "陈述、申辩", "申请回避", "检查情况", "发现的问题", "照片证据清单",
-                  "以上记录属实", "被检查单位负责人签名", "检查人员签名", "新乡市人力资源和社会保障局"):
+                  "以上笔录我已看过，与事实相符", "被检查单位负责人签名", "检查人员签名", "新乡市人力资源和社会保障局"):
         assert label in text, label
     for value in (inst["credit_code"], inst["licence_no"], inst["legal_rep"]):
         assert value in text
@@ -71,7 +71,7 @@ def test_record_has_every_field_of_domain_7(demo_run, demo_store):
     # start and end to the minute
     assert re.search(r"\d{4}年\d{2}月\d{2}日\d{2}时\d{2}分至\d{4}年\d{2}月\d{2}日\d{2}时\d{2}分", text)
     # facts item by item, neutrally worded: no penalty wording in the record
-    assert "T-3-1" in text and "不符合" in text
+    assert "T-3-1" not in text and "training@" not in text and "不符合" in text
     for word in ("罚款", "处罚决定"):
         assert word not in text
 
@@ -79,7 +79,8 @@ def test_record_has_every_field_of_domain_7(demo_run, demo_store):
 def test_record_photo_appendix_keyed_to_findings(demo_run, demo_store):
     text = _text(demo_run, "record")
     assert "附：照片证据" in text
-    assert "照片1（问题1）" in text and "拍摄时间" in text and "检查事项：T-3-1" in text
+    # the requirement as the reader knows it, never the internal item id
+    assert "照片1（问题1）" in text and "拍摄时间" in text and "检查事项：第10项理论课集中培训面积" in text
     # originals untouched: every original blob still hashes to its name
     from inspector import blobs
 
@@ -96,8 +97,9 @@ def test_record_photo_appendix_keyed_to_findings(demo_run, demo_store):
 
 def test_notice_fields(demo_run, demo_store):
     text = _text(demo_run, "notice")
-    for label in ("失信行为代码", "违反的规定", "证据", "整改要求", "整改情况报告", "逾期后果", "复查安排",
-                  "陈述、申辩", "签收", "检查人员签名", "PX-YB-3", "照片1、2"):
+    # 新乡 has no dishonesty catalogue: the demo (新乡 profile) cites the bureau's problem categories
+    for label in ("问题类别", "违反的规定", "证据", "整改要求", "整改情况报告", "逾期后果", "复查安排",
+                  "陈述、申辩", "签收", "检查人员签名", "培训场地", "照片1、2"):
         assert label in text, label
     deadline = demo_store.scalar("SELECT deadline FROM rectifications")
     y, m, d = deadline.split("-")
@@ -133,7 +135,7 @@ def test_ledger_xlsx_has_the_exact_columns(demo_run, demo_store):
     data = rows[rows.index(header) + 1:]
     data = [r for r in data if r and isinstance(r[0], int)]
     assert len(data) == demo_store.scalar("SELECT COUNT(*) FROM findings")
-    assert any(r[4] == 10800.0 for r in data)
+    assert any(r[4] == 600.0 for r in data)  # the amount recorded on site (2 trainees × 300 元)
 
 
 def test_strokes_render_as_signature_images():

@@ -54,7 +54,8 @@ def test_draw_prints_record_and_stores_tasks(home, tmp_path, loaded):
         logged = store.rows("SELECT entity, count(*) AS n FROM audit_log WHERE entity IN ('draw', 'task')"
                             " GROUP BY entity ORDER BY entity")
         assert logged == [{"entity": "draw", "n": 1}, {"entity": "task", "n": len(tasks)}]
-        assert store.scalar("SELECT count(*) FROM outbox WHERE entity = 'task'") == len(tasks)
+        # a laptop's draw and its tasks stay local: HQ accepts draws and tasks only from its own staff
+        assert store.scalar("SELECT count(*) FROM outbox WHERE entity IN ('task', 'draw')") == 0
         assert store.verify_audit_chain() == []
         with pytest.raises(sqlite3.DatabaseError, match="immutable"):
             with store.tx() as db:

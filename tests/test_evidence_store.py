@@ -14,6 +14,7 @@ from inspector.errors import EvidenceError, NotFound, StoreError, ValidationErro
 from inspector.store import Store, visits
 from inspector.store import photos as P
 from tests.evidence_fixtures import TAKEN, photo_bytes, start_inspection, write
+from tests.store_fixtures import finish_synthetic
 
 
 @pytest.fixture(scope="module")
@@ -125,7 +126,7 @@ def test_deleting_a_finding_keeps_its_photos(store: Store, imported: list[eviden
 def test_finished_inspection_is_locked(store: Store, imported: list[evidence.ImportResult]) -> None:
     iid = start_inspection(store)
     row = P.add_photo(store, iid, imported[0], "T-1")
-    visits.finish_inspection(store, iid)
+    finish_synthetic(store, iid)
     with pytest.raises(StoreError, match="锁定"):
         P.add_photo(store, iid, imported[1], "T-1")
     with pytest.raises(StoreError, match="锁定"):
@@ -142,13 +143,13 @@ def test_amendment_copies_photos(store: Store, imported: list[evidence.ImportRes
     iid = start_inspection(store)
     fid = visits.add_finding(store, iid, description="x")
     P.add_photo(store, iid, imported[0], "T-1", finding_id=fid)
-    visits.finish_inspection(store, iid)
+    finish_synthetic(store, iid)
     new = visits.amend_inspection(store, iid)
     [new_fid] = [f.id for f in visits.list_findings(store, new)]
-    if not P.list_photos(store, new):  # until visits calls copy_photos itself
-        assert P.copy_photos(store, iid, new, {fid: new_fid}) == 1
+    # amend_inspection itself carries the photo over, re-keyed to the amendment's own finding
     [p] = P.list_photos(store, new)
     assert p["finding_id"] == new_fid and p["sha256"] == imported[0].sha256
+    assert p["id"] != P.list_photos(store, iid)[0]["id"]   # its own row; the original keeps its photo
 
 
 def test_failed_or_unstored_imports_are_not_recorded(store: Store, tmp_path: Path,

@@ -87,10 +87,13 @@ def test_desktop_app_first_start_offline_creates_data_folder_and_stays_up(bundle
     proc = subprocess.Popen(offline_prefix() + [str(bundle / "inspector-gui")], env=env, cwd=tmp_path,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace")
     try:
+        # Start-up is over when the daily backup exists: ui/app.py writes it (renaming
+        # <stamp>-daily.partial into place) only after the window is shown, its first screen
+        # restored and the tamper check run — the last step before the event loop.
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and proc.poll() is None and not list(data.glob("*.db")):
+        while time.monotonic() < deadline and proc.poll() is None and not list(data.glob("backups/*-daily")):
             time.sleep(0.2)
-        time.sleep(2)  # let the window's first screens load their data
+        started = bool(list(data.glob("backups/*-daily")))
         alive = proc.poll() is None
     finally:
         if proc.poll() is None:
@@ -101,15 +104,17 @@ def test_desktop_app_first_start_offline_creates_data_folder_and_stays_up(bundle
             proc.kill()
             out = proc.communicate()[0]
     assert alive, f"inspector-gui exited on first start (rc {proc.returncode}):\n{out[-3000:]}"
+    assert started, f"inspector-gui did not finish starting within 120 s (no daily backup):\n{out[-3000:]}"
     assert list(data.glob("*.db")), f"no database in {data}: {list(data.iterdir()) if data.exists() else 'missing'}"
     assert "Traceback" not in out, out[-3000:]
 
 
 def test_bundle_ships_forms_resources_package_data_and_qt_plugins(built: dict[str, Any], bundle: Path) -> None:
     internal = bundle / "_internal"
-    assert _files(internal / "forms") == _files(ROOT / "forms")
-    assert _files(internal / "resources") == _files(ROOT / "resources")
-    fonts = internal / "resources" / "fonts"
+    assets = internal / "inspector" / "assets"  # the package path the wheel uses (pyproject.toml package-dir)
+    assert _files(assets / "forms") == _files(ROOT / "forms")
+    assert _files(assets / "resources") == _files(ROOT / "resources")
+    fonts = assets / "resources" / "fonts"
     assert list(fonts.glob("*.tt[fc]")) and [p for p in fonts.iterdir() if "LICENSE" in p.name.upper()]
     src_pkgdata = {k: v for k, v in _files(ROOT / "inspector").items() if not k.endswith((".py", ".pyc"))}
     assert src_pkgdata, "expected SQL migrations in the source"

@@ -14,12 +14,17 @@ from inspector.store import visits
 from inspector.sync import sync
 from inspector.sync.serialize import serialize
 from tests.hq_fixtures import *  # noqa: F401,F403
+from tests.store_fixtures import finish_synthetic
 from tests.hq_fixtures import (ensure_base, enrolled_laptop, hq_dump, hq_pulled_dump, laptop_dump, make_inspection,
                                pulled_dump)
 
 
 def _device(store):
     return store.scalar("SELECT device_id FROM sync_enrolment")
+
+
+def _me(store):
+    return store.scalar("SELECT inspector_id FROM sync_enrolment")
 
 
 def _token(store):
@@ -130,20 +135,25 @@ def test_frozen_payload_is_resent_byte_for_byte(tmp_path, hq):
 
 def test_amendment_of_a_revision_that_is_no_longer_head_is_a_conflict(tmp_path, hq):
     a = enrolled_laptop(tmp_path / "a", hq, badge="B001")
-    iid = make_inspection(a, random.Random(5), photos=0, finish=True)
-    assert sync(a).ok
-    # a second laptop got the same inspection (e.g. restored backup) and amends it too
     b = enrolled_laptop(tmp_path / "b", hq, badge="B002", name="李四")
+    iid = make_inspection(a, random.Random(5), photos=0)
+    # both inspectors of the visit: each laptop may write it (docs/ownership.md)
+    visits.update_inspection(a, iid, inspector_ids=json.dumps([_me(a), _me(b)]))
+    finish_synthetic(a, iid)
+    assert sync(a).ok
+    # the second inspector's laptop got the same inspection (e.g. restored backup) and amends it too
     with b.tx() as db:
         for t in ("institutions", "checklist_versions", "inspections"):
             for r in a.rows(f"SELECT * FROM {t}"):
-                db[t].insert(r, ignore=True)
+                db[t].insert({**r, "status": "draft"} if t == "inspections" else r, ignore=True)
+    finish_synthetic(b, iid)  # b's own log records the finish (its tamper check wants one per finished visit)
     new_a = visits.amend_inspection(a, iid)
     new_b = visits.amend_inspection(b, iid)
     assert sync(a).ok
     rep = sync(b)
-    assert [h["status"] for h in rep.held] == ["conflict"]
-    assert new_a in rep.held[0]["error"]
+    held = {h["entity_id"]: h for h in rep.held}  # b's own finish of the old revision conflicts too
+    assert held[new_b]["status"] == "conflict" and all(h["status"] == "conflict" for h in rep.held)
+    assert new_a in held[new_b]["error"]
     with hq.engine.connect() as c:
         heads = c.execute(sa.select(D.inspections.c.id).where(D.inspections.c.superseded_by.is_(None))).all()
     assert [h.id for h in heads] == [new_a]
@@ -281,11 +291,17 @@ def test_audit_chain_rewrite_is_flagged_by_hq(tmp_path, hq):
     c.execute("DROP TRIGGER audit_log_no_update")
     c.execute("UPDATE audit_log SET hash = ? WHERE seq = (SELECT max(seq) FROM audit_log)", ("f" * 64,))
     rep = sync(store)
-    assert rep.audit["status"] == "flagged"
+    # the laptop notices by itself and sends nothing (tests/test_store_integrity.py) …
+    assert not rep.ok and "改动" in (rep.error or "")
+    # … and HQ's own check stays: the rewritten chain pushed anyway (a modified client) is flagged
+    seq, h = store.audit_head()
+    body = {"ops": [], "audit": {"head": {"seq": seq, "hash": h}, "entries": [
+        dict(r, payload=json.loads(r["payload"])) for r in store.rows("SELECT * FROM audit_log WHERE seq = ?", (seq,))]}}
+    r = httpx.post(hq.url + "/api/v1/push", json=body, headers={"Authorization": f"Bearer {_token(store)}"})
+    assert r.json()["audit"]["status"] == "flagged"
     with hq.engine.connect() as conn:
         alerts = conn.execute(sa.select(D.audit_alerts)).all()
     assert len(alerts) == 1 and "改写" in alerts[0].detail
-    assert "审计链" in rep.text()
 
 
 def test_audit_chain_gap_is_flagged(tmp_path, hq):

@@ -106,7 +106,19 @@ def test_without_the_co_inspector_certificate_the_second_signature_is_untrusted(
         hq.stop()
 
 
-def test_certify_refusals(tmp_path, hq):
+@pytest.fixture
+def lenient_hq(tmp_path, hq_db):
+    """HQ whose code throttle starts late: this test is about each refusal's reason, and it makes
+    more wrong attempts from one address than the default allows (tests/test_hq_throttle.py)."""
+    from tests.hq_fixtures import start_hq
+
+    s = start_hq(tmp_path / "hq", hq_db, backoff_after=100, addr_lock_after=100)
+    yield s
+    s.stop()
+
+
+def test_certify_refusals(tmp_path, lenient_hq):
+    hq = lenient_hq
     store = _laptop(tmp_path / "laptop", hq)
     service.make_enrol_code(hq.engine, hq.cfg, "B3", name="王五")
     code3 = service.make_enrol_code(hq.engine, hq.cfg, "B3")["code"]

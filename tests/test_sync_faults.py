@@ -25,6 +25,14 @@ from tests.hq_fixtures import (CutProxy, HQServer, serve_process, enrolled_lapto
 TRIALS = 110
 
 
+@pytest.fixture(autouse=True)
+def _quick_retries(monkeypatch):
+    """The client retries a cut request by itself (tests/test_sync_retry.py); here only quicker."""
+    from inspector.sync import http as H
+
+    monkeypatch.setattr(H, "RETRY_BASE", 0.02)
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=[pytest.mark.postgres, pytest.mark.slow])])
 def fault_db(request):
     """SQLite always; PostgreSQL in the slow run (keeps the quick suite under ~90 s)."""
@@ -47,7 +55,9 @@ def _local_change(store, rng) -> None:
         iid = rng.choice(drafts)
         visits.set_answer(store, iid, "t@1", f"T-{rng.randint(0, 6)}", rng.randint(0, 99))
         if rng.random() < 0.3:
-            visits.finish_inspection(store, iid)
+            from tests.store_fixtures import finish_synthetic
+
+            finish_synthetic(store, iid)
     elif k < 0.75 and finished:
         visits.amend_inspection(store, rng.choice(finished))
     elif finished:
@@ -136,7 +146,9 @@ def test_connections_cut_at_random_points_lose_and_duplicate_nothing(tmp_path, f
                 full = int(full * 1.2)  # a sync that never gets through must still make progress
                 failed += 1
                 assert "没有丢失" in rep.error
-        assert failed >= TRIALS // 3 and proxy.cuts >= failed   # the faults really happened
+        # the faults really happened; most are now absorbed by the client's own retries (a cut request
+        # is sent again within the same sync), the rest end a sync that the next one resumes
+        assert proxy.cuts >= TRIALS // 3 and proxy.cuts >= failed
         rep = sync(store)
         assert rep.ok, rep.error
     finally:

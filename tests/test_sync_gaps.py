@@ -33,7 +33,12 @@ class _LoseReply(httpx.BaseTransport):
         return resp
 
 
-def test_a_lost_enrolment_reply_can_be_retried_with_the_same_code(tmp_path, hq):
+def test_a_lost_enrolment_reply_can_be_retried_with_the_same_code(tmp_path, hq, monkeypatch):
+    from inspector.sync import http as H
+
+    # the user's own second attempt (the client's automatic retry would hide the first failure;
+    # tests/test_sync_retry.py covers that path)
+    monkeypatch.setattr(H, "RETRIES", 0)
     code = service.make_enrol_code(hq.engine, hq.cfg, "B001", name="张三")["code"]
     store = Store.open(tmp_path / "laptop")
     t = _LoseReply()

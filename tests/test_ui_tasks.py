@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+from tests.store_fixtures import finish_synthetic
 from tests.ui_fixtures import seed_directory
 
 
@@ -88,7 +89,7 @@ def test_every_task_kind_from_hq_is_listed_and_a_reinspection_starts(qtbot, tmp_
         assert via_rect.args[0] == new.id
         assert len(visits.list_inspections(store, institution_id=inst)) == 2
         # once finished, the task shows 已完成 and opens the finished visit (no new one)
-        visits.finish_inspection(store, new.id)
+        finish_synthetic(store, new.id)
         rs.refresh()
         assert _cell(rs.model, rid, "reinspection_text") == "复查已完成"
         s.refresh()

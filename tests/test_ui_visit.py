@@ -68,6 +68,20 @@ def _scrawl(qtbot, pad, seed: int) -> None:
         _stroke(qtbot, pad, pts)
 
 
+def _read_record(qtbot, visit) -> None:
+    """The person in charge reads the 笔录 page by page before anyone signs (issue 11 item 6)."""
+    from ui.qt import Qt
+
+    sg = visit.sign_page
+    visit.goto("sign")
+    qtbot.mouseClick(sg.read_btn, Qt.MouseButton.LeftButton)
+    r = sg.reader
+    while r.next_btn.isEnabled():
+        qtbot.mouseClick(r.next_btn, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(r.done_btn, Qt.MouseButton.LeftButton)
+    assert sg.complete_reading
+
+
 def test_threshold_turns_red_with_reason_and_basis(qtbot, visit):
     from ui.qt import Qt
 
@@ -225,6 +239,9 @@ def test_roster_sample_and_trainee_checks(qtbot, visit, tmp_path):
 
 def test_full_visit_sign_preview_print_finish(qtbot, visit, tmp_path, monkeypatch):
     from PySide6.QtPrintSupport import QPrinter
+    from PySide6.QtWidgets import QInputDialog
+
+    from tests.visit_fixtures import passing_answers
 
     from inspector.store import documents, visits
     from ui.qt import QMessageBox, QPoint, Qt
@@ -265,9 +282,9 @@ def test_full_visit_sign_preview_print_finish(qtbot, visit, tmp_path, monkeypatc
     qtbot.mouseClick(fp.rect_btn, Qt.MouseButton.LeftButton)
     assert len(visits.list_rectifications(visit.store)) == 1
 
-    # signatures with synthetic strokes
+    # signatures with synthetic strokes, after the person in charge has read the record
     sg = visit.sign_page
-    visit.goto("sign")
+    _read_record(qtbot, visit)
     for seed, role in enumerate(("inspector1", "inspector2", "person_in_charge")):
         _scrawl(qtbot, sg.boxes[role].pad, seed)
         assert not sg.boxes[role].pad.is_empty()
@@ -300,12 +317,42 @@ def test_full_visit_sign_preview_print_finish(qtbot, visit, tmp_path, monkeypatc
     assert "现场检查笔录" in text and visit.inst["name"] in text
     assert documents.get_document(visit.store, dp.doc["id"])["printed_at"]
 
-    # finish: locked, and editing is refused
+    # finishing is a check, not a click: the incomplete visit is refused with the list of what is open
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
     assert not dp.sign_btn.isEnabled()  # digital signatures only on the finished record
+    qtbot.mouseClick(dp.finish_btn, Qt.MouseButton.LeftButton)
+    dlg = visit.finish_dialog
+    assert dlg is not None and dlg.isVisible()
+    assert not visits.get_inspection(visit.store, visit.inspection_id).locked
+    lines = [dlg.list.item(i).text() for i in range(dlg.list.count())]
+    assert any(t.startswith("3.1 ") and "须附照片证据" in t for t in lines), lines
+    assert sum("未作答" in t for t in lines) == 37 - 2  # T-6-3…5 too: T-6-2 is not answered yet
+    assert not dlg.finish_btn.isEnabled()
+    # Enter on a line jumps to that item
+    dlg.list.setCurrentRow(next(i for i, t in enumerate(lines) if t.startswith("5.2 ")))
+    qtbot.keyClick(dlg.list, Qt.Key.Key_Return)
+    assert not dlg.isVisible() and visit.current_item == (_cv(visit), "T-5-2")
+    # the inspector answers every remaining item (T-6-2 否: the online items are skipped by the rule)
+    cl = visit.checklists[_cv(visit)]
+    for item_id, value in passing_answers(cl).items():
+        if _stored(visit).get(item_id) is None and item_id not in ("T-6-3", "T-6-4", "T-6-5"):
+            visit.on_answer(_cv(visit), item_id, value)
+    assert visit.progress.text().startswith("已答 37/37")
+    # the record changed after signing: read again, sign again (the pads still hold the strokes)
+    _read_record(qtbot, visit)
+    qtbot.mouseClick(sg.save_btn, Qt.MouseButton.LeftButton)
+    # the photo of 3.1 cannot be taken on site: finished with a recorded reason
+    qtbot.mouseClick(dp.finish_btn, Qt.MouseButton.LeftButton)
+    dlg = visit.finish_dialog
+    assert [dlg.list.item(i).text() for i in range(dlg.list.count())] == [
+        "3.1 理论课集中培训面积：不符合，须附照片证据"]
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("相机故障，无法拍照", True))
+    qtbot.mouseClick(dlg.why_btn, Qt.MouseButton.LeftButton)
+    assert dlg.finish_btn.isEnabled()
     with qtbot.waitSignal(visit.locked_changed):
-        qtbot.mouseClick(dp.finish_btn, Qt.MouseButton.LeftButton)
+        qtbot.mouseClick(dlg.finish_btn, Qt.MouseButton.LeftButton)
     assert visits.get_inspection(visit.store, visit.inspection_id).locked
+    assert [o["reason"] for o in visits.finish_overrides(visit.store, visit.inspection_id)] == ["相机故障，无法拍照"]
     assert not row.editor.isEnabled()
     visit.on_answer(_cv(visit), "T-3-1", 400)
     assert "锁定" in visit.last_refusal
@@ -314,7 +361,6 @@ def test_full_visit_sign_preview_print_finish(qtbot, visit, tmp_path, monkeypatc
     # once locked, both inspectors sign digitally with their own key and passphrase
     from inspector import keys
     from inspector.store import directory
-    from PySide6.QtWidgets import QInputDialog
 
     people = [directory.get_inspector(visit.store, i) for i in visit.insp.inspector_ids[:2]]
     for k, p in enumerate(people):
@@ -337,6 +383,7 @@ def test_refusal_to_sign_needs_reason_and_witness(qtbot, visit):
     from ui.qt import Qt
 
     sg = visit.sign_page
+    _read_record(qtbot, visit)
     _scrawl(qtbot, sg.boxes["inspector1"].pad, 1)
     _scrawl(qtbot, sg.boxes["inspector2"].pad, 2)
     sg.refused.setChecked(True)
@@ -350,3 +397,43 @@ def test_refusal_to_sign_needs_reason_and_witness(qtbot, visit):
     sigs = documents.signatures(visit.store, visit.inspection_id)
     assert sigs["person_in_charge"]["refused"] and sigs["person_in_charge"]["refusal_reason"]
     assert sigs["witness"]["signer_name"] == "李见证"
+
+
+def test_finding_edits_autosave_without_the_save_button(qtbot, window, visit):
+    """Typing into a finding's text and 整改要求 is on disk after a pause, and at once when the
+    visit is closed — 保存修改 is not needed (nothing typed is lost)."""
+    from inspector import visit_state
+    from inspector.store import visits
+
+    cv = _cv(visit)
+    visit.on_answer(cv, "T-3-1", 280)
+    [d] = visit_state.draft_findings(visit.store, visit.inspection_id)
+    fid = visits.add_finding(visit.store, visit.inspection_id, **d)
+    fp = visit.findings_page
+    visit.goto("findings")
+    fp.table.selectRow(0)
+    fp.action.setFocus()
+    qtbot.keyClicks(fp.action, "300 m2")
+    qtbot.waitUntil(lambda: visits.get_finding(visit.store, fid).required_action == "300 m2", timeout=3000)
+    fp.desc.setFocus()
+    fp.desc.moveCursor(fp.desc.textCursor().MoveOperation.End)
+    qtbot.keyClicks(fp.desc, " (ok)")
+    store = visit.store
+    window.close_visit(remember=False)  # closed before the pause: flushed on the way out
+    assert visits.get_finding(store, fid).description.endswith("(ok)")
+    assert visits.get_finding(store, fid).required_action == "300 m2"
+
+
+def test_skip_rule_shows_not_applicable_and_counts_as_answered(qtbot, visit):
+    cv = _cv(visit)
+    visit.goto(f"sec:{cv}:T-6", "T-6-2")
+    before = visit.nav.currentItem().text()
+    assert "（0/9）" in before
+    visit.on_answer(cv, "T-6-2", "否")
+    for k in ("T-6-3", "T-6-4", "T-6-5"):
+        row = _row(visit, k)
+        assert not row.editor.isEnabled() and "“是否开展线上培训”为“否”" in row.feedback.text()
+        assert "T-6-2" not in row.feedback.text()
+    assert "（4/9）" in visit.nav.currentItem().text()  # T-6-2 and the three skipped items
+    visit.on_answer(cv, "T-6-2", "是")
+    assert _row(visit, "T-6-3").editor.isEnabled() and "（1/9）" in visit.nav.currentItem().text()

@@ -91,5 +91,9 @@ def drive_mid_visit(home: str) -> None:
     QTest.mouseRelease(pad, Qt.MouseButton.LeftButton, pos=pad.rect().center())
     v.goto(f"sec:{cv}:T-5", "T-5-2")
     QTest.qWait(700)  # let the position timer fire, as it would while the inspector works
+    # acknowledged: the background writer (inspector/store/writer.py) has committed what was done;
+    # under heavy load its commit may land a little after the 700 ms (tests/test_ui_writer.py
+    # checks the loss bound — the keystroke in flight — while typing)
+    v.writer.flush()
     print("READY " + json.dumps({"inspection": iid, "cv": cv}), flush=True)
     sys.exit(app.exec())

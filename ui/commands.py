@@ -1,5 +1,7 @@
 """One QUndoCommand per user verb. ``redo`` writes through the core (durable on return) and
-then refreshes the screen; ``undo`` writes the old value back the same way.
+then refreshes the screen; ``undo`` writes the old value back the same way. Answers are the
+exception: validated here, written by the visit's background writer (inspector/store/writer.py)
+so a keystroke never waits for fsync.
 
 Typing into one number/text item merges into one command (like a text editor), so Ctrl+Z
 undoes the whole entry, not one digit.
@@ -50,9 +52,17 @@ class SetAnswer(CoreCommand):
         return True
 
     def _write(self, value: Any) -> None:
-        visits.set_answer(self.visit.store, self.visit.inspection_id, self.cv_id, self.item_id, value,
-                          actor=self.visit.actor)
-        self.visit.answer_written(self.cv_id, self.item_id, value)
+        v = self.visit
+        writer = getattr(v, "writer", None)
+        if writer is None:
+            visits.set_answer(v.store, v.inspection_id, self.cv_id, self.item_id, value, actor=v.actor)
+        else:
+            # validated here (a refusal shows at once); the fsync is the writer thread's (ui/visit.py)
+            visits.validate_answer(v.store, self.cv_id, self.item_id, value)
+            iid, cv, item, actor = v.inspection_id, self.cv_id, self.item_id, v.actor
+            writer.submit(("answer", cv, item),
+                          lambda s: visits.set_answer(s, iid, cv, item, value, actor=actor))
+        v.answer_written(self.cv_id, self.item_id, value)
 
     def redo(self) -> None:
         self._safe(lambda: self._write(self.new))

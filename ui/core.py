@@ -88,18 +88,12 @@ def institution_history(store: Store, institution_id: str) -> list[dict[str, Any
 
 
 def institution_grade(store: Store, institution_id: str) -> tuple[str, list[str]]:
-    """The proposed credit grade from this laptop's findings (HQ confirms)."""
-    grading = _mod("inspector.grading", "信用评级")
-    rects = visits.list_rectifications(store, institution_id=institution_id)
-    status_map = {"待整改": "pending", "已按期整改": "on_time", "逾期整改": "late", "拒不整改或敷衍整改": "refused"}
-    by_insp = {r["inspection_id"]: status_map.get(r["status"], "pending") for r in rects}
-    findings = []
-    for insp in visits.list_inspections(store, institution_id=institution_id):
-        for f in visits.list_findings(store, insp.id):
-            for c in f.codes or []:
-                findings.append({"code": c, "rectification": by_insp.get(insp.id, "pending")})
-    g = grading.grade(findings)
-    return g.grade, list(getattr(g, "reasons", []))
+    """The proposed credit grade from this laptop's findings (HQ confirms): the core's
+    ``visit_state.institution_grade``, the same grade function the reports use."""
+    from inspector import visit_state
+
+    g = visit_state.institution_grade(store, institution_id)
+    return g.grade, list(g.reasons)
 
 
 # -- tasks ------------------------------------------------------------------------
@@ -252,8 +246,10 @@ def evaluate_item(item: Any, value: Any) -> Any:
     return _mod("inspector.rules", "规则").evaluate_item(item, value)
 
 
-def evaluate(checklist: Any, answers: dict[str, Any], photo_counts: dict[str, int] | None = None) -> Any:
-    return _mod("inspector.rules", "规则").evaluate(checklist, answers, photo_counts=photo_counts)
+def evaluate(checklist: Any, answers: dict[str, Any], photo_counts: dict[str, int] | None = None, *,
+             institution_kind: str | None = None) -> Any:
+    return _mod("inspector.rules", "规则").evaluate(checklist, answers, photo_counts=photo_counts,
+                                                  institution_kind=institution_kind)
 
 
 def catalogue_text(code: str) -> str:
@@ -307,3 +303,4 @@ def _bundle_hints() -> None:  # pragma: no cover - never called
     import inspector.store.documents  # noqa: F401
     import inspector.store.photos  # noqa: F401
     import inspector.sync.client  # noqa: F401
+    import inspector.visit_state  # noqa: F401

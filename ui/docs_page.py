@@ -10,7 +10,7 @@ from typing import Any
 
 from inspector.errors import InspectorError
 from ui.qt import (
-    QBuffer, QByteArray, QColor, QComboBox, QFileDialog, QFont, QHBoxLayout, QIODevice, QLabel, QLineEdit, QMessageBox,
+    QBuffer, QByteArray, QColor, QComboBox, QFileDialog, QFont, QHBoxLayout, QIODevice, QLabel, QLineEdit,
     QPainter, QPushButton, QRectF, QSize, Qt, QVBoxLayout, QWidget, Signal, GREY, RED, font_family,
 )
 
@@ -99,8 +99,9 @@ class DocsPage(QWidget):
         bar.addStretch(1)
         bar.addWidget(self.finish_btn)
         lay.addLayout(bar)
-        self.state = QLabel("步骤：在“签名”页确认手写签名 → 生成预览并核对 → 完成检查并锁定 → 检查人员逐一数字签名"
-                            " → 打印送达。", self)
+        self.state = QLabel("步骤：在“签名”页生成笔录预览，交被检查单位现场负责人逐页阅读 → 负责人签名（或拒签，"
+                            "写明原因并由见证人签名）→ 检查人员签名 → 完成检查并锁定 → 检查人员逐一数字签名 → 打印送达。"
+                            "签名后笔录如有修改，签名作废，须重新阅读并签名。", self)
         self.state.setWordWrap(True)
         self.state.setStyleSheet(f"color:{GREY}")
         lay.addWidget(self.state)
@@ -157,6 +158,12 @@ class DocsPage(QWidget):
         try:
             if v.insp.locked and existing:
                 doc = existing[-1]
+            elif kind == "record":
+                from inspector import visit_order
+
+                v.sync()  # the answers just typed are in the record
+                # signatures given for other content are withdrawn (the rule in visit_order)
+                doc, _reading = visit_order.make_preview(v.store, v.inspection_id, actor=v.actor)
             else:
                 doc = docs.make_document(v.store, v.inspection_id, kind, actor=v.actor)
         except InspectorError as e:
@@ -231,11 +238,7 @@ class DocsPage(QWidget):
                 f.write(self.pdf)
 
     def finish(self) -> None:
-        v = self.visit
-        if QMessageBox.question(self, "完成检查", "完成后本次检查将锁定，不能再修改（更正须创建修订版）。确定完成？") \
-                != QMessageBox.StandardButton.Yes:
-            return
-        v.finish()
+        self.visit.request_finish()  # the finish check first (problem list), then the Yes/No
 
     def set_locked(self, locked: bool) -> None:
         self.locked = locked

@@ -6,19 +6,100 @@ with the rule's reason and basis while the inspector types.
 
 Keyboard: Tab moves item to item; on a focused 符合/不符合/不适用 item the keys 1/2/3 (or
 Alt+1/2/3 anywhere in the row) set the verdict; Alt+3 marks any item 不适用.
+
+Typed answers go through ``inspector.visit_state.check_answer`` (one call, ``check``): a refusal
+shows next to the field and nothing wrong is saved; a plausibility question (``confirm``) is asked
+with a 是/否 box when the inspector leaves the field.
 """
 from __future__ import annotations
 
 import datetime as _dt
+import logging
+import math
+import re
+from dataclasses import dataclass
 from typing import Any
 
 from ui import core
 from ui.qt import (
-    QAbstractTableModel, QButtonGroup, QComboBox, QDate, QDateEdit, QFrame, QHBoxLayout, QHeaderView, QLabel,
-    Index, QLineEdit, QModelIndex, QPlainTextEdit, QPushButton, QSizePolicy, QSpinBox, QTableView, Qt, QToolButton,
-    QVBoxLayout, QWidget, Signal, set_state,
+    QAbstractItemView, QAbstractTableModel, QApplication, QButtonGroup, QCheckBox, QComboBox, QDate, QDialog, QFrame,
+    QGridLayout, QHBoxLayout, QHeaderView, QLabel, Index, QLineEdit, QMessageBox, QModelIndex, QPushButton,
+    QSizePolicy, QTableView, Qt, QTimer, QToolButton, QVBoxLayout, QWidget, Signal, set_state,
 )
-from PySide6.QtWidgets import QStyledItemDelegate
+from PySide6.QtWidgets import QAbstractItemDelegate, QCalendarWidget, QStyledItemDelegate
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Checked:
+    """What the core says about a raw answer: the value to save (None: nothing valid), the
+    refusal (Chinese) and the plausibility question to ask first (Chinese)."""
+
+    value: Any
+    problem: str | None = None
+    confirm: str | None = None
+
+
+def check(item: Any, raw: Any) -> Checked:
+    """``inspector.visit_state.check_answer`` when the core has it, else the editor's own rules."""
+    try:
+        from inspector.visit_state import check_answer
+    except ImportError:
+        return _fallback_check(item, raw)
+    r = check_answer(item, raw)
+    return Checked(r.value, r.problem, r.confirm)
+
+
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+
+
+def parse_number(text: str, integer: bool, label: str = "") -> Checked:
+    """Plain decimal numbers only: no letters, NaN, infinities, exponents; negatives refused
+    (areas, counts, hours, years are never below zero)."""
+    t = str(text).strip().replace(",", "").replace("，", "").replace(" ", "")
+    what = label or ("人数" if integer else "数值")
+    if not t:
+        return Checked(None)
+    if not _NUMBER.match(t):
+        return Checked(None, f"“{text}”不是{'整数' if integer else '数字'}，请只输入数字（{what}）")
+    v = float(t)
+    if not math.isfinite(v):
+        return Checked(None, f"“{text}”不是有效数字（{what}）")
+    if v < 0:
+        return Checked(None, f"{what}不能为负数：“{text}”")
+    if integer and not v.is_integer():
+        return Checked(None, f"{what}应为整数：“{text}”")
+    return Checked(int(v) if v.is_integer() and "." not in t else v)
+
+
+_DATE_FORMS = (re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
+               re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$"))
+
+
+def parse_date(text: str) -> Checked:
+    """2027-12-31, 20271231, 2027/12/31, 2027.12.31, 2027年12月31日 → "2027-12-31"."""
+    t = str(text).strip()
+    if not t:
+        return Checked(None)
+    for rx in _DATE_FORMS:
+        m = rx.match(t)
+        if m:
+            try:
+                return Checked(_dt.date(int(m[1]), int(m[2]), int(m[3])).isoformat())
+            except ValueError:
+                return Checked(None, f"没有这一天：“{t}”")
+    return Checked(None, f"日期格式应为 2027-12-31 或 20271231：“{t}”")
+
+
+def _fallback_check(item: Any, raw: Any) -> Checked:
+    t = getattr(item, "type", "")
+    label = (getattr(item, "params", None) or {}).get("label") or ""
+    if isinstance(raw, str) and t in ("number", "count"):
+        return parse_number(raw, t == "count", label)
+    if isinstance(raw, str) and t == "date":
+        return parse_date(raw)
+    return Checked(raw)
 
 VERDICTS = (("pass", "符合"), ("fail", "不符合"), ("na", "不适用"))
 VERDICT_TEXT = dict(VERDICTS)
@@ -89,12 +170,33 @@ class CheckEditor(Editor):
 
 
 
-class NumberEditor(Editor):
-    """A number with its unit; every keystroke is a new value (live threshold feedback)."""
+class Refusal(QLabel):
+    """The refusal, in red, right next to the field it is about (not only in the status bar)."""
 
-    def __init__(self, unit: str | None, integer: bool = False, parent: QWidget | None = None):
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("refusal")
+        self.setStyleSheet("color:#c62828")
+        self.setWordWrap(True)
+        self.hide()
+
+    def show_text(self, text: str | None, colour: str = "#c62828") -> None:
+        self.setText(text or "")
+        self.setStyleSheet(f"color:{colour}")
+        self.setVisible(bool(text))
+
+
+class NumberEditor(Editor):
+    """A number with its unit; every valid keystroke is a new value (live threshold feedback).
+    Letters, NaN, infinities and negatives are refused beside the field and clear the saved
+    answer (so screen and record never disagree); an implausible value is asked about (是/否)
+    when the inspector leaves the field, and saved only on 是."""
+
+    def __init__(self, unit: str | None, integer: bool = False, parent: QWidget | None = None,
+                 item: Any = None):
         super().__init__(parent)
         self.integer = integer
+        self.item = item
         lay = QHBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         self.edit = QLineEdit(self)
@@ -102,76 +204,236 @@ class NumberEditor(Editor):
         self.edit.setAlignment(Qt.AlignmentFlag.AlignRight)
         self.edit.setPlaceholderText("人数" if integer else "数值")
         self.edit.textEdited.connect(self._typed)
+        self.edit.editingFinished.connect(lambda: self.edit.hasFocus() and self._finished())  # Return
+        # Qt 6 emits editingFinished on focus-out only when the text changed since the last
+        # time: a value refused with 否 and left unchanged must still be asked about
+        self.edit.installEventFilter(self)
         lay.addWidget(self.edit)
         self.unit = QLabel(unit or ("人" if integer and unit is None else ""), self)
         lay.addWidget(self.unit)
-        lay.addStretch(1)
+        self.problem = Refusal(self)
+        lay.addWidget(self.problem, 1)
         self.setFocusProxy(self.edit)
+        self._pending: Checked | None = None   # implausible value awaiting 是/否
+        self._asking = False
+        self.confirmed: Any = None             # the last value the inspector confirmed
+
+    def _check(self, text: str) -> Checked:
+        if self.item is not None:
+            return check(self.item, text)
+        return parse_number(text, self.integer)
 
     def parse(self, text: str) -> Any:
-        t = text.strip().replace(",", "").replace("，", "")
-        if not t:
-            return None
-        try:
-            return int(t) if self.integer else (int(t) if t.lstrip("-").isdigit() else float(t))
-        except ValueError:
-            return ValueError(f"“{text}”不是{'整数' if self.integer else '数字'}")
+        r = self._check(text)
+        return ValueError(r.problem) if r.problem else r.value
 
     def _typed(self, text: str) -> None:
-        v = self.parse(text)
-        if isinstance(v, ValueError):
+        r = self._check(text)
+        self._pending = None
+        if r.problem:
             set_state(self.edit, "fail")
-            self.edit.setToolTip(str(v))
+            self.edit.setToolTip(r.problem)
+            self.problem.show_text("✗ " + r.problem)
+            self.edited.emit(None)   # the refused text is not an answer: nothing stale stays saved
             return
         set_state(self.edit, "")
         self.edit.setToolTip("")
-        self.edited.emit(v)
+        if r.confirm and r.value != self.confirmed:
+            self._pending = r
+            self.problem.show_text("？" + r.confirm + "（离开本栏时确认）", "#b26a00")
+            self.edited.emit(None)  # until confirmed, no other figure (100000 on the way) stays saved
+            return
+        self.problem.show_text(None)
+        self.edited.emit(r.value)
+
+    def eventFilter(self, obj: Any, e: Any) -> bool:
+        if obj is self.edit and e.type() == e.Type.FocusOut and self._pending is not None \
+                and e.reason() not in (Qt.FocusReason.ActiveWindowFocusReason, Qt.FocusReason.PopupFocusReason):
+            self._finished()  # left by Tab, Shift+Tab or a click elsewhere
+        return False
+
+    def _finished(self) -> None:
+        if self._pending is None or self._asking:
+            return
+        r, self._pending = self._pending, None
+        self._asking = True
+        try:
+            yes = QMessageBox.question(self, "请确认数值", r.confirm or "",
+                                       QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                                       QMessageBox.StandardButton.No) == QMessageBox.StandardButton.Yes
+        finally:
+            self._asking = False
+        if yes:
+            self.confirmed = r.value
+            self.problem.show_text(None)
+            self.edited.emit(r.value)
+        else:
+            # not saved; asked again when left unchanged, so nothing implausible slips through
+            self._pending = r
+            self.problem.show_text("未保存：请更正该数值", "#b26a00")
+            self.edited.emit(None)
+            self.window().activateWindow()
+            self.edit.setFocus(Qt.FocusReason.OtherFocusReason)
+            QTimer.singleShot(0, self.edit.selectAll)  # after the focus-in: typing replaces the figure
 
     def value(self) -> Any:
-        v = self.parse(self.edit.text())
-        return None if isinstance(v, ValueError) else v
+        r = self._check(self.edit.text())
+        return None if r.problem else r.value
 
     def set_value(self, v: Any) -> None:
         if v == "na":
             v = None
+        if v is None and self.problem.isVisible():
+            return  # the refused text stays on screen with its refusal
         if self.value() != v:
             self.edit.setText("" if v is None else (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)))
+            set_state(self.edit, "")
+            self.problem.show_text(None)
+        if v is not None:
+            self.confirmed = v
+
+
+class CalendarPopup(QDialog):
+    """A Chinese month calendar (the app's default locale is zh_CN) that opens at today."""
+
+    def __init__(self, parent: QWidget, start: QDate):
+        super().__init__(parent, Qt.WindowType.Popup)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        self.cal = QCalendarWidget(self)
+        self.cal.setGridVisible(True)
+        self.cal.setFirstDayOfWeek(Qt.DayOfWeek.Monday)
+        self.cal.setSelectedDate(start)
+        self.cal.activated.connect(self._pick)
+        self.cal.clicked.connect(self._pick)
+        lay.addWidget(self.cal)
+        self.picked: QDate | None = None
+
+    def _pick(self, d: QDate) -> None:
+        self.picked = d
+        self.accept()
 
 
 class DateEditor(Editor):
-    def __init__(self, parent: QWidget | None = None):
+    """Typed as 2027-12-31 or 20271231 (Tab leaves like any field), or picked from a calendar
+    that opens at today. Shown as 2027-12-31 once the field is left."""
+
+    def __init__(self, parent: QWidget | None = None, item: Any = None):
         super().__init__(parent)
+        self.item = item
         lay = QHBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
-        self.edit = QDateEdit(self)
-        self.edit.setCalendarPopup(True)
-        self.edit.setDisplayFormat("yyyy-MM-dd")
-        self.edit.setSpecialValueText("未填")
-        self.edit.setMinimumDate(QDate(1990, 1, 1))
-        self.edit.setDate(self.edit.minimumDate())
-        self.edit.dateChanged.connect(self._changed)
+        self.edit = QLineEdit(self)
+        self.edit.setFixedWidth(110)
+        self.edit.setPlaceholderText("2027-12-31")
+        self.edit.setToolTip("输入 2027-12-31 或 20271231，或点日历选择")
+        self.edit.textEdited.connect(self._typed)
+        self.edit.editingFinished.connect(self._finished)
         lay.addWidget(self.edit)
-        lay.addStretch(1)
+        self.cal_btn = QToolButton(self)
+        self.cal_btn.setText("日历")
+        self.cal_btn.setToolTip("从日历选择（F4）")
+        self.cal_btn.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # F4 in the field opens it too
+        self.cal_btn.clicked.connect(self.open_calendar)
+        lay.addWidget(self.cal_btn)
+        self.problem = Refusal(self)
+        lay.addWidget(self.problem, 1)
         self.setFocusProxy(self.edit)
-        self._silent = False
+        self.edit.installEventFilter(self)
+        self.popup: CalendarPopup | None = None
 
-    def _changed(self, d: QDate) -> None:
-        if not self._silent:
-            self.edited.emit(self.value())
+    def _check(self, text: str) -> Checked:
+        return check(self.item, text) if self.item is not None else parse_date(text)
+
+    def _typed(self, text: str) -> None:
+        r = self._check(text)
+        if r.problem:
+            digits = re.sub(r"\D", "", text)
+            if len(digits) < 8:  # still typing: a hint, not yet an error
+                self.problem.show_text("格式：2027-12-31 或 20271231", "#6b7280")
+                set_state(self.edit, "")
+                return
+            set_state(self.edit, "fail")
+            self.problem.show_text("✗ " + r.problem)
+            self.edited.emit(None)
+            return
+        set_state(self.edit, "")
+        self.problem.show_text(None)
+        self.edited.emit(r.value)
+
+    def _finished(self) -> None:
+        text = self.edit.text()
+        r = self._check(text)
+        if text.strip() and r.problem:
+            set_state(self.edit, "fail")
+            self.problem.show_text("✗ " + r.problem)
+            self.edited.emit(None)
+        elif r.value and text != r.value:
+            self.edit.setText(r.value)  # 20271231 reads back as 2027-12-31
+
+    def eventFilter(self, obj: Any, e: Any) -> bool:
+        if obj is self.edit and e.type() == e.Type.KeyPress and e.key() == Qt.Key.Key_F4:
+            self.open_calendar()
+            return True
+        return False
+
+    def open_calendar(self) -> None:
+        v = self.value()
+        start = QDate.fromString(v, "yyyy-MM-dd") if v else QDate.currentDate()
+        self.popup = CalendarPopup(self, start)
+        self.popup.move(self.edit.mapToGlobal(self.edit.rect().bottomLeft()))
+        if self.popup.exec() and self.popup.picked is not None:
+            iso = self.popup.picked.toString("yyyy-MM-dd")
+            self.edit.setText(iso)
+            self._typed(iso)
+        self.popup = None
 
     def value(self) -> Any:
-        d = self.edit.date()
-        return None if d == self.edit.minimumDate() else d.toString("yyyy-MM-dd")
+        r = self._check(self.edit.text())
+        return None if r.problem else r.value
 
     def set_value(self, v: Any) -> None:
-        self._silent = True
-        try:
-            if isinstance(v, str) and len(v) >= 10 and v != "na":
-                self.edit.setDate(QDate.fromString(v[:10], "yyyy-MM-dd"))
-            else:
-                self.edit.setDate(self.edit.minimumDate())
-        finally:
-            self._silent = False
+        t = v[:10] if isinstance(v, str) and v != "na" else ""
+        if v is None and self.problem.isVisible() and self.edit.text():
+            return
+        if self.edit.text() != t:
+            self.edit.setText(t)
+            set_state(self.edit, "")
+            self.problem.show_text(None)
+
+
+class MultiChoiceEditor(Editor):
+    """``multiple = true``: a tick list (Tab walks the boxes, Space ticks). The answer is the
+    ticked choices in the checklist's order; unticking all after a tick means none was seen."""
+
+    def __init__(self, choices: tuple[str, ...], parent: QWidget | None = None):
+        super().__init__(parent)
+        grid = QGridLayout(self)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setHorizontalSpacing(14)
+        grid.setVerticalSpacing(2)
+        self.boxes: list[QCheckBox] = []
+        cols = 2 if len(choices) > 4 else 1
+        for i, c in enumerate(choices):
+            b = QCheckBox(c, self)
+            b.clicked.connect(lambda _c=False: self.edited.emit(self.value(touched=True)))
+            grid.addWidget(b, i // cols, i % cols)
+            self.boxes.append(b)
+        if self.boxes:
+            self.setFocusProxy(self.boxes[0])
+        self._touched = False
+
+    def value(self, touched: bool = False) -> Any:
+        self._touched = self._touched or touched
+        ticked = [b.text() for b in self.boxes if b.isChecked()]
+        return ticked if ticked or self._touched else None
+
+    def set_value(self, v: Any) -> None:
+        chosen = set(v) if isinstance(v, list) else set()
+        self._touched = isinstance(v, list)
+        for b in self.boxes:
+            if b.isChecked() != (b.text() in chosen):
+                b.setChecked(b.text() in chosen)
 
 
 class ChoiceEditor(Editor):
@@ -220,6 +482,7 @@ class TableAnswerModel(QAbstractTableModel):
     """Rows of a table item (teachers, staff, class hours), keyed by column id; editable."""
 
     changed = Signal()
+    refused = Signal(str)   # why a typed cell was not taken (shown under the table)
 
     def __init__(self, columns: tuple[Any, ...], parent: Any = None):
         super().__init__(parent)
@@ -267,13 +530,15 @@ class TableAnswerModel(QAbstractTableModel):
         text = "" if value is None else str(value).strip()
         v: Any = text or None
         if v is not None and col.type == "number":
-            try:
-                v = float(text) if "." in text else int(text)
-            except ValueError:
+            r = parse_number(text, False, col.label)
+            if r.problem:
+                self.refused.emit(f"第 {index.row() + 1} 行“{col.label}”未保存：{r.problem}")
                 return False
+            v = r.value
         elif v is not None and col.type == "bool":
             v = text in ("是", "有", "true", "True", "1", "y", "Y")
         self.rows[index.row()][col.id] = v
+        self.refused.emit("")
         self.dataChanged.emit(index, index, [Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole])
         self.changed.emit()
         return True
@@ -332,6 +597,72 @@ class ChoiceDelegate(QStyledItemDelegate):
             super().setModelData(editor, model, index)
 
 
+class AnswerTable(QTableView):
+    """Cells edit on typing (no F2); Tab walks the cells and leaves the table after the last one
+    (Shift+Tab before the first), also while a cell editor is open."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        T = QAbstractItemView.EditTrigger
+        self.setEditTriggers(T.AnyKeyPressed | T.DoubleClicked | T.EditKeyPressed | T.SelectedClicked)
+        self.setTabKeyNavigation(True)
+
+    def _at_edge(self, forward: bool) -> bool:
+        m = self.model()
+        if m is None or m.rowCount() == 0 or m.columnCount() == 0:
+            return True
+        cur = self.currentIndex()
+        if not cur.isValid():
+            return False
+        if forward:
+            return cur.row() == m.rowCount() - 1 and cur.column() == m.columnCount() - 1
+        return cur.row() == 0 and cur.column() == 0
+
+    def _leave(self, forward: bool) -> None:
+        # the next widget in the window's tab chain after the table (its buttons, the next item)
+        w = self.nextInFocusChain() if forward else self.previousInFocusChain()
+        while w is not None and w is not self and (not w.isVisible() or not w.isEnabled()
+                                                 or not (w.focusPolicy() & Qt.FocusPolicy.TabFocus)
+                                                 or self.isAncestorOf(w)):
+            w = w.nextInFocusChain() if forward else w.previousInFocusChain()
+        if w is not None and w is not self:
+            w.setFocus(Qt.FocusReason.TabFocusReason if forward else Qt.FocusReason.BacktabFocusReason)
+
+    def focusNextPrevChild(self, next: bool) -> bool:  # noqa: A002 - Qt's name
+        if self._at_edge(next):
+            self._leave(next)
+            return True
+        return super().focusNextPrevChild(next)
+
+    def keyPressEvent(self, e: Any) -> None:
+        if e.key() in (Qt.Key.Key_Tab, Qt.Key.Key_Backtab) and self._at_edge(e.key() == Qt.Key.Key_Tab):
+            self._leave(e.key() == Qt.Key.Key_Tab)
+            return
+        super().keyPressEvent(e)
+
+    def inputMethodEvent(self, e: Any) -> None:
+        """Chinese typed into a cell (pinyin input method): open the cell's editor and hand it the
+        committed text. Qt opens the editor for an input-method event but drops its text, so the
+        first character typed (王 of 王校长) would be lost."""
+        idx = self.currentIndex()
+        if self.state() != QAbstractItemView.State.EditingState and idx.isValid() and e.commitString() \
+                and self.editTriggers() & QAbstractItemView.EditTrigger.AnyKeyPressed:
+            self.edit(idx)
+            editor = self.indexWidget(idx) or QApplication.focusWidget()
+            if editor is not None and editor is not self:
+                QApplication.sendEvent(editor, e)
+                return
+        super().inputMethodEvent(e)
+
+    def closeEditor(self, editor: QWidget, hint: Any) -> None:
+        H = QAbstractItemDelegate.EndEditHint
+        if hint in (H.EditNextItem, H.EditPreviousItem) and self._at_edge(hint == H.EditNextItem):
+            super().closeEditor(editor, H.NoHint)
+            self._leave(hint == H.EditNextItem)
+            return
+        super().closeEditor(editor, hint)
+
+
 class TableEditor(Editor):
     """A small spreadsheet for teachers/staff/class hours; the rule computes the verdict."""
 
@@ -340,7 +671,7 @@ class TableEditor(Editor):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         self.model = TableAnswerModel(columns, self)
-        self.view = QTableView(self)
+        self.view = AnswerTable(self)
         self.view.setModel(self.model)
         self.view.setItemDelegate(ChoiceDelegate(self.model.columns, self.view))
         hh = self.view.horizontalHeader()
@@ -353,14 +684,17 @@ class TableEditor(Editor):
         bar = QHBoxLayout()
         self.add_btn = QToolButton(self)
         self.add_btn.setText("＋ 添加一行")
-        self.add_btn.clicked.connect(lambda: self.model.add_row())
+        self.add_btn.clicked.connect(self._add)
         self.del_btn = QToolButton(self)
         self.del_btn.setText("－ 删除所选行")
         self.del_btn.clicked.connect(self._remove)
         bar.addWidget(self.add_btn)
         bar.addWidget(self.del_btn)
-        bar.addStretch(1)
+        self.problem = Refusal(self)
+        bar.addWidget(self.problem)
+        bar.addStretch(1)  # the buttons stay together on the left, the hidden refusal takes no room
         lay.addLayout(bar)
+        self.model.refused.connect(lambda t: self.problem.show_text(("✗ " + t) if t else None))
         self._silent = False
         self.model.changed.connect(self._changed)
         self.setFocusProxy(self.view)
@@ -379,6 +713,12 @@ class TableEditor(Editor):
                 content = fm.horizontalAdvance("职业技能培训")
             want = max(content, title if title <= content * 1.3 else (title + 1) // 2) + 18
             hh.resizeSection(i, min(want, 160))
+
+    def _add(self) -> None:
+        self.model.add_row()
+        # straight into the new row's first cell: typing fills it
+        self.view.setCurrentIndex(self.model.index(len(self.model.rows) - 1, 0))
+        self.view.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _remove(self) -> None:
         idx = self.view.currentIndex()
@@ -409,9 +749,11 @@ def make_editor(item: Any, parent: QWidget | None = None) -> Editor:
     if t == "check":
         return CheckEditor(parent)
     if t in ("number", "count"):
-        return NumberEditor(item.unit, integer=(t == "count"), parent=parent)
+        return NumberEditor(item.unit, integer=(t == "count"), parent=parent, item=item)
     if t == "date":
-        return DateEditor(parent)
+        return DateEditor(parent, item=item)
+    if t == "choice" and (getattr(item, "params", None) or {}).get("multiple"):
+        return MultiChoiceEditor(tuple(item.choices), parent)
     if t == "choice":
         return ChoiceEditor(tuple(item.choices), parent)
     if t == "table":
@@ -423,6 +765,7 @@ class ItemRow(QFrame):
     """One checklist item: number, text, editor, 不适用, live verdict with reason and basis, photos."""
 
     answered = Signal(str, object)   # item_id, value (user edits only)
+    noted = Signal(str, str)         # item_id, note text (user edits only)
     focused = Signal(str)
 
     def __init__(self, item: Any, index_label: str, parent: QWidget | None = None):
@@ -469,6 +812,19 @@ class ItemRow(QFrame):
         self.feedback.setContentsMargins(54, 0, 0, 0)
         self.feedback.hide()
         outer.addWidget(self.feedback)
+        notes = QHBoxLayout()
+        notes.addSpacing(54)
+        self.note = QLineEdit(self)
+        self.note.setObjectName("note")
+        self.note.setPlaceholderText("备注（可选）：现场情况、依据的材料、说明")
+        self.note.setClearButtonEnabled(True)
+        # not in the Tab chain (Tab goes item to item); Alt+M puts the cursor here
+        self.note.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        self.note.setToolTip("Alt+M：备注当前检查项")
+        self.note.textEdited.connect(lambda t: self.noted.emit(self.item.id, t))
+        notes.addWidget(self.note, 1)
+        outer.addLayout(notes)
+        self.photo_count = 0
         self.editor.edited.connect(self._edited)
         self._value: Any = None
         self.status = "unanswered"
@@ -510,8 +866,19 @@ class ItemRow(QFrame):
 
     def set_locked(self, locked: bool) -> None:
         self.editor.set_locked(locked)
+        self.note.setReadOnly(locked)
         if self.na_btn:
             self.na_btn.set_locked(locked)
+
+    def set_note(self, text: str | None) -> None:
+        if self.note.text() != (text or ""):
+            self.note.setText(text or "")
+
+    def set_photo_count(self, n: int) -> None:
+        """Photos attached to this item: the 须附照片证据 warning goes once there is one."""
+        if n != self.photo_count:
+            self.photo_count = n
+            self.evaluate(self._value)
 
     def evaluate(self, v: Any) -> None:
         """Live verdict: colour, reason, basis (per keystroke, so it stays cheap)."""
@@ -547,10 +914,15 @@ class ItemRow(QFrame):
             self.feedback.hide()
         if res.status != "unanswered":
             self.feedback.setStyleSheet("")
-        if getattr(res, "missing_photo", False) or (res.status == "fail" and getattr(self.item, "photo_required", False)
-                                                   and not getattr(self, "photo_count", 0)):
-            self.feedback.setText(self.feedback.text() + "　<b style='color:#b26a00'>须附照片证据</b>")
-        if hasattr(self.editor, "edit"):
+        wants_photo = not self.photo_count and (getattr(res, "missing_photo", False) or (
+            res.status == "fail" and getattr(self.item, "photo_required", False)))
+        if wants_photo:
+            self.feedback.setText(self.feedback.text() + "　<b style='color:#b26a00'>须附照片证据（Tab 到 ＋照片）</b>")
+        strip = getattr(self, "photo_strip", None)
+        if strip is not None and hasattr(strip, "set_wanted"):
+            strip.set_wanted(wants_photo)
+        if hasattr(self.editor, "edit") and not (isinstance(getattr(self.editor, "problem", None), Refusal)
+                                                 and self.editor.problem.isVisible()):
             set_state(self.editor.edit, "fail" if res.status == "fail" else "")
 
     def focusInEvent(self, e: Any) -> None:
@@ -559,9 +931,10 @@ class ItemRow(QFrame):
 
     def set_current(self, on: bool) -> None:
         """Mark the item the keyboard is on (Alt+1/2/3 act on it)."""
-        if bool(self.property("current")) != on:
-            self.setProperty("current", on)
-            from ui.qt import repolish
+        from ui.qt import prop, repolish, set_prop
+
+        if bool(prop(self, "current")) != on:
+            set_prop(self, "current", on)
 
             repolish(self)
 

@@ -1,6 +1,7 @@
 """The main window: screens on the left rail, a visit opens in place; reopens the open visit."""
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import inspector
@@ -16,6 +17,9 @@ from ui.screens import InspectionsScreen, InstitutionsScreen, RectificationsScre
 from ui.sync_settings import SettingsScreen, SyncScreen
 
 OPEN_KEY = "ui.open_inspection"
+GEOMETRY_KEY = "ui.window_geometry"   # base64 of QWidget.saveGeometry(), per data folder
+DEFAULT_SIZE = (1366, 768)
+logger = logging.getLogger(__name__)
 ENROL_OFFER_DISMISSED = "ui.enrol_offer_dismissed"
 SHORTCUTS = """<table>
 <tr><td>Tab / Shift+Tab</td><td>下一项 / 上一项</td></tr>
@@ -36,7 +40,15 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.store = store
         self.setWindowTitle("现场检查 — 职业技能培训和评价机构双随机检查")
-        self.resize(1366, 768)
+        from ui.app import install_translations
+        from ui.qt import QApplication
+
+        install_translations(QApplication.instance())
+        self._geometry_timer = QTimer(self)
+        self._geometry_timer.setSingleShot(True)
+        self._geometry_timer.setInterval(1000)
+        self._geometry_timer.timeout.connect(self.save_geometry)
+        self._fitted = False
         central = QWidget(self)
         lay = QHBoxLayout(central)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -77,6 +89,67 @@ class MainWindow(QMainWindow):
         self._menus()
         self.nav.setCurrentRow(0)
         self.update_enrol_offer()
+        self.restore_geometry()
+
+    # -- window geometry: within the screen at any scale factor, remembered ----------------------
+    def available(self) -> Any:
+        from ui.qt import QApplication
+
+        scr = self.screen() or QApplication.primaryScreen()
+        return scr.availableGeometry()
+
+    def restore_geometry(self) -> None:
+        """The last size and place when there is one, else 1366×768; then fitted to the screen."""
+        from ui.qt import QByteArray
+
+        saved = self.store.get_meta(GEOMETRY_KEY)
+        if not (saved and self.restoreGeometry(QByteArray.fromBase64(saved.encode()))):
+            self.resize(*DEFAULT_SIZE)
+        self.fit_to_screen()
+
+    def fit_to_screen(self) -> None:
+        """Shrink and move so the whole frame (title bar included) lies within the available
+        screen area; at 150 % on 1920×1080 that is 1280×720 logical minus the panels."""
+        if self.isMaximized() or self.isFullScreen():
+            return
+        avail = self.available()
+        fg, g = self.frameGeometry(), self.geometry()
+        # before the first show the frame is unknown: assume a title bar and borders
+        extra_w = max(fg.width() - g.width(), 0 if self.isVisible() else 8)
+        extra_h = max(fg.height() - g.height(), 0 if self.isVisible() else 38)
+        w = max(min(g.width(), avail.width() - extra_w), 320)
+        h = max(min(g.height(), avail.height() - extra_h), 240)
+        if (w, h) != (g.width(), g.height()):
+            self.resize(w, h)
+        fg = self.frameGeometry()
+        x = min(max(fg.x(), avail.x()), avail.right() + 1 - fg.width())
+        y = min(max(fg.y(), avail.y()), avail.bottom() + 1 - fg.height())
+        if (x, y) != (fg.x(), fg.y()):
+            self.move(max(x, avail.x()), max(y, avail.y()))
+
+    def save_geometry(self) -> None:
+        self._geometry_timer.stop()
+        try:
+            self.store.set_meta(GEOMETRY_KEY, bytes(self.saveGeometry().toBase64().data()).decode())
+        except Exception as e:  # noqa: BLE001 - store closed at shutdown: the size is not worth a crash
+            logger.info("window geometry not saved: %s", e)
+
+    def showEvent(self, e: Any) -> None:
+        super().showEvent(e)
+        if not self._fitted:
+            self._fitted = True
+            # the window manager adds the frame after the first show: fit again with it known
+            QTimer.singleShot(0, self.fit_to_screen)
+
+    def resizeEvent(self, e: Any) -> None:
+        super().resizeEvent(e)
+        if self.isVisible():
+            self._geometry_timer.start()
+
+    def moveEvent(self, e: Any) -> None:
+        super().moveEvent(e)
+        if self.isVisible():
+            self._geometry_timer.start()
 
     def _menus(self) -> None:
         m = self.menuBar()
@@ -176,6 +249,10 @@ class MainWindow(QMainWindow):
             self.show_message(str(e))
             return None
         v.message.connect(self.show_message)
+        from ui import navigation
+
+        navigation.install(v)  # 下一未答/下一不符合, filter, search, 下一节 →, notes
+
         def back() -> None:
             self.close_visit()
             self.show_screen("inspections")
@@ -223,6 +300,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, e: Any) -> None:
         if self.visit is not None:
             self.visit.save_position()
+        self.save_geometry()
         super().closeEvent(e)
 
 

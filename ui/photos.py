@@ -15,7 +15,7 @@ from ui import commands, core
 from ui.operations import Operation
 from ui.qt import (
     QDialog, QDialogButtonBox, QEvent, QFileDialog, QHBoxLayout, QIcon, QLabel, QLineEdit, QListView, QListWidget,
-    QListWidgetItem, QObject, QPixmap, QProgressBar, QPushButton, QSize, Qt, QToolButton, QVBoxLayout, QWidget,
+    QListWidgetItem, QMessageBox, QObject, QPixmap, QProgressBar, QPushButton, QSize, Qt, QToolButton, QVBoxLayout, QWidget,
     Signal,
 )
 
@@ -126,21 +126,26 @@ class PhotoStrip(QWidget):
         lay.addWidget(self.bar)
         self.add_btn = QToolButton(self)
         self.add_btn.setText("＋照片")
-        self.add_btn.setToolTip("添加照片（也可把照片文件拖到本项上）")
-        self.add_btn.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.add_btn.setToolTip("添加照片（Alt+P；也可把照片文件拖到本项上）")
+        self.add_btn.setAutoRaise(False)
+        self.set_wanted(False)
         self.add_btn.clicked.connect(self.choose_files)
         lay.addWidget(self.add_btn)
         self.cam_btn: QToolButton | None = None
         if camera_available():
             self.cam_btn = QToolButton(self)
             self.cam_btn.setText("拍照")
-            self.cam_btn.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            self.cam_btn.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
             self.cam_btn.clicked.connect(self.take_photo)
             lay.addWidget(self.cam_btn)
         row.setAcceptDrops(True)
         row.installEventFilter(self)
         self.op: Operation | None = None
+        row.photo_strip = self  # type: ignore[attr-defined]  # the row asks for the photo when it needs one
+        self._place_in_tab_chain(row)
         self.reload()
+        if hasattr(row, "evaluate"):
+            row.evaluate(row.value())
 
     # -- data ------------------------------------------------------------------------
     def photos(self) -> list[dict[str, Any]]:
@@ -161,6 +166,30 @@ class PhotoStrip(QWidget):
             self.list.addItem(it)
         self.list.setVisible(bool(rows))
         self.add_btn.setText(f"＋照片（{len(rows)}）" if rows else "＋照片")
+        if hasattr(self.row, "set_photo_count"):
+            self.row.set_photo_count(len(rows))  # clears 须附照片证据 once one is attached
+
+    def _place_in_tab_chain(self, row: QWidget) -> None:
+        """Right after the item's own editor (and its 不适用), not after the whole page: the
+        strip is created once the page's rows exist, which would put it last in the chain."""
+        box = getattr(row, "na_btn", None) or getattr(row, "editor", None)
+        if box is None:
+            return
+        last: QWidget = box
+        w = box.nextInFocusChain()
+        while w is not None and w is not box and box.isAncestorOf(w):
+            if w.focusPolicy() != Qt.FocusPolicy.NoFocus:  # Qt ignores setTabOrder from a NoFocus widget
+                last = w
+            w = w.nextInFocusChain()
+        QWidget.setTabOrder(last, self.add_btn)
+        if self.cam_btn is not None:
+            QWidget.setTabOrder(self.add_btn, self.cam_btn)
+
+    def set_wanted(self, wanted: bool) -> None:
+        """＋照片 joins the Tab chain while the item needs a photo (failed, 须附照片证据), so Tab
+        from 不符合 lands on it; otherwise Tab goes item to item and Alt+P adds a photo. It always
+        takes focus when clicked or given it (never NoFocus)."""
+        self.add_btn.setFocusPolicy(Qt.FocusPolicy.StrongFocus if wanted else Qt.FocusPolicy.ClickFocus)
 
     def set_locked(self, locked: bool) -> None:
         self.add_btn.setEnabled(not locked)
@@ -216,8 +245,19 @@ class PhotoStrip(QWidget):
     def _failed(self, e: Any) -> None:
         self.bar.hide()
         self.add_btn.setEnabled(True)
-        self.visit.refuse(f"照片导入失败：{e}")
         self.op = None
+        self.report_errors([f"照片导入失败：{e}"])
+
+    def report_errors(self, lines: list[str]) -> None:
+        """Refused photos: a box that stays until the inspector closes it (the status bar's 8 s
+        are too short to read why a photo was refused), plus the visit's refusal record."""
+        text = "\n".join(lines)
+        self.visit.refuse(text)
+        self.error_box = QMessageBox(QMessageBox.Icon.Warning, "照片未导入", text, QMessageBox.StandardButton.Ok,
+                                     self.window())
+        self.error_box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.error_box.setWindowModality(Qt.WindowModality.WindowModal)
+        self.error_box.open()  # not exec(): the import's callback must not nest an event loop
 
     def _imported(self, results: list[Any]) -> None:
         self.bar.hide()
@@ -226,7 +266,7 @@ class PhotoStrip(QWidget):
         ok = [r for r in results if r.ok]
         bad = [r for r in results if not r.ok and r.status != "cancelled"]
         if bad:
-            self.visit.refuse("；".join(f"{Path(r.path).name}：{r.error}" for r in bad))
+            self.report_errors([_short_error(r) for r in bad])
         if not ok:
             self.imported.emit(0)
             return
@@ -292,6 +332,16 @@ class PhotoStrip(QWidget):
             self.reload()
 
         v.push(commands.PhotoCommand("删除照片", do, undo))
+
+
+def _short_error(r: Any) -> str:
+    """“IMG_1.jpg：原因” — the error names the full path first; the inspector needs the name."""
+    name = Path(r.path).name
+    msg = str(r.error or "")
+    for prefix in (f"{r.path}: ", f"{r.path}："):
+        if msg.startswith(prefix):
+            msg = msg[len(prefix):]
+    return f"{name}：{msg}"
 
 
 class PhotoDialog(QDialog):

@@ -4,6 +4,8 @@ Every ui module imports Qt names from here, so a Qt upgrade or binding switch is
 """
 from __future__ import annotations
 
+from typing import Any
+
 from pathlib import Path
 
 from PySide6.QtCore import (  # noqa: F401
@@ -123,7 +125,21 @@ def repolish(w: QWidget) -> None:
     w.update()
 
 
+def set_prop(w: Any, name: str, value: Any) -> None:
+    """A dynamic property for style sheets, mirrored on the Python side for reading back.
+    Why: PySide6 6.12.0's ``QObject.property()`` under-counts the reference of what it returns
+    (None, True, …): called on every keystroke it ends the process with "bool_dealloc" after about
+    a thousand calls (tests/test_ui_refcount.py). The app therefore never calls ``property()``."""
+    w.setProperty(name, value)
+    w.__dict__.setdefault("_inspector_props", {})[name] = value
+
+
+def prop(w: Any, name: str, default: Any = None) -> Any:
+    """What :func:`set_prop` set (never ``QObject.property()``; see there)."""
+    return w.__dict__.get("_inspector_props", {}).get(name, default)
+
+
 def set_state(w: QWidget, state: str) -> None:
-    if w.property("state") != state:
-        w.setProperty("state", state)
+    if prop(w, "state", "") != state:
+        set_prop(w, "state", state)
         repolish(w)

@@ -73,11 +73,18 @@ def main(argv: list[str]) -> int:
                 scr.table.selectRow(0)
         shot(f"{['tasks', 'institutions', 'inspections', 'rectifications', 'sync', 'settings'].index(key) + 1:02d}_{key}")
     insp = win.screens["inspections"].model
-    draft = next((insp.row(i)["id"] for i in range(insp.rowCount()) if insp.row(i)["status"] == "draft"), None)
+    drafts = [insp.row(i)["id"] for i in range(insp.rowCount()) if insp.row(i)["status"] == "draft"]
+    from inspector.store import visits as _visits
+
+    # the training visit (the row order depends on the window's size: 150 % shows fewer rows)
+    draft = next((d for d in drafts if any(c.startswith("training")
+                                           for c in _visits.get_inspection(store, d).checklist_version_ids)),
+                 drafts[0] if drafts else None)
     if draft:
         v = win.open_visit(draft)
         shot("10_visit_start")
-        cv = v.insp.checklist_version_ids[0]
+        cv = next((c for c in v.insp.checklist_version_ids if c.startswith("training")),
+                  v.insp.checklist_version_ids[0])
         area = v.row(cv, "T-3-1")
         if area is not None and area.value() is None:
             area.editor.edit.setText("280")

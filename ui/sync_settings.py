@@ -170,6 +170,28 @@ class SyncScreen(Screen):
         if getattr(report, "error", None):
             self.error.setText(report.error)
         self.refresh()
+        if getattr(report, "pii_locked", 0) and self.unlock_pii():
+            self.start_sync()  # the held records go now; the rest went already
+
+    def ask_pii_passphrase(self) -> str | None:
+        from PySide6.QtWidgets import QInputDialog
+
+        pw, ok = QInputDialog.getText(self, "同步", "学员个人信息已加密，请输入签名口令后再同步：",
+                                      QLineEdit.EchoMode.Password)
+        return pw if ok and pw else None
+
+    def unlock_pii(self) -> bool:
+        """Ask for a passphrase until the personal-data key opens or the inspector gives up."""
+        from inspector import pii
+
+        while True:
+            pw = self.ask_pii_passphrase()
+            if pw is None:
+                return False
+            try:
+                return pii.unlock(self.store.home, pw)
+            except pii.PiiError as e:
+                self.error.setText(str(e))
 
     def _failed(self, e: Any) -> None:
         self.op = None

@@ -1,23 +1,115 @@
 """One visit on screen: steps on the left (开始, each checklist section, 学员核查, 问题与整改, 签名,
 文书), the page on the right, undo/redo for every verb, position saved as the inspector moves.
 
-Every answer is written by ``visits.set_answer`` before the handler returns (autosave); the
-place on screen goes to ``visits.save_ui_state`` so a crash or kill reopens right here.
+Every answer is validated before the handler returns and written by ``visits.set_answer`` on
+the visit's background writer (inspector/store/writer.py: its own connection and thread, so the
+fsync never blocks typing; a kill loses at most the keystroke in flight); the place on screen goes
+to ``visits.save_ui_state`` the same way so a crash or kill reopens right here. Whatever reads
+the store (pages, the finish check, documents) calls ``sync()`` first: read-your-writes.
 """
 from __future__ import annotations
 
 import sqlite3
 from typing import Any
 
+from inspector import visit_state
 from inspector.errors import InspectorError
 from inspector.store import Store, visits
+from inspector.store.writer import StoreWriter
 from ui import commands, core
 from ui.items import ItemRow
 from ui.qt import (
-    QAction, QFrame, QHBoxLayout, QKeySequence, QLabel, QListWidget, QListWidgetItem, QMessageBox, QPushButton,
-    QScrollArea, QShortcut, QSplitter, QStackedWidget, Qt, QTimer, QUndoStack, QVBoxLayout, QWidget, Signal,
-    QColor, QBrush, RED, GREEN, GREY,
+    QAction, QDialog, QFrame, QHBoxLayout, QKeySequence, QLabel, QListWidget, QListWidgetItem,
+    QMessageBox, QPushButton, QScrollArea, QShortcut, QSplitter, QStackedWidget, Qt, QTimer, QUndoStack,
+    QVBoxLayout, QWidget, Signal, QColor, QBrush, RED, GREEN, GREY,
 )
+from PySide6.QtWidgets import QInputDialog
+
+# Problems of the finish check the inspector may finish anyway, with a recorded reason: what
+# truly cannot be done on site (an item that cannot be checked, a photo that cannot be taken).
+# Signatures, 出示证件/告知, findings and 检查结果 must be put right instead.
+OVERRIDABLE = ("unanswered", "photo")
+
+
+class FinishDialog(QDialog):
+    """What stands between the draft and 完成检查并锁定; Enter/double-click jumps to the line."""
+
+    def __init__(self, visit: "VisitWidget", problems: list[visit_state.Problem]):
+        super().__init__(visit)
+        self.visit, self.problems = visit, problems
+        self.overrides: dict[str, str] = {}
+        self.setWindowTitle("完成检查前还需处理")
+        self.setMinimumSize(620, 380)
+        lay = QVBoxLayout(self)
+        self.head = QLabel(f"以下 {len(problems)} 项未完成，处理后才能完成检查并锁定。"
+                           "选中一行按回车（或双击）转到该处。", self)
+        self.head.setWordWrap(True)
+        lay.addWidget(self.head)
+        self.list = QListWidget(self)
+        for p in problems:
+            it = QListWidgetItem(p.message)
+            it.setData(Qt.ItemDataRole.UserRole, p.key)
+            it.setForeground(QBrush(QColor(RED)))
+            self.list.addItem(it)
+        self.list.setCurrentRow(0)
+        self.list.itemActivated.connect(self.jump)
+        self.list.currentRowChanged.connect(lambda _r: self._update())
+        lay.addWidget(self.list, 1)
+        bar = QHBoxLayout()
+        self.go_btn = QPushButton("转到", self)
+        self.go_btn.setDefault(True)
+        self.go_btn.clicked.connect(lambda: self.jump(self.list.currentItem()))
+        self.why_btn = QPushButton("无法现场完成，记录原因…", self)
+        self.why_btn.setToolTip("仅限确实无法在现场作答或拍照的检查项；原因写入审计记录")
+        self.why_btn.clicked.connect(self.record_reason)
+        self.finish_btn = QPushButton("完成并锁定", self)
+        self.finish_btn.clicked.connect(self.finish)
+        close = QPushButton("关闭", self)
+        close.clicked.connect(self.reject)
+        for b in (self.why_btn, self.finish_btn, close):
+            b.setAutoDefault(False)  # Enter in the list jumps; it never records a reason or finishes
+        for b in (self.go_btn, self.why_btn):
+            bar.addWidget(b)
+        bar.addStretch(1)
+        bar.addWidget(self.finish_btn)
+        bar.addWidget(close)
+        lay.addLayout(bar)
+        self._update()
+
+    def current(self) -> visit_state.Problem | None:
+        it = self.list.currentItem()
+        key = it.data(Qt.ItemDataRole.UserRole) if it else None
+        return next((p for p in self.problems if p.key == key), None)
+
+    def _update(self) -> None:
+        p = self.current()
+        self.why_btn.setEnabled(p is not None and p.kind in OVERRIDABLE)
+        self.finish_btn.setEnabled(all(self.overrides.get(p.key) for p in self.problems))
+
+    def jump(self, it: QListWidgetItem | None) -> None:
+        key = it.data(Qt.ItemDataRole.UserRole) if it else None
+        p = next((p for p in self.problems if p.key == key), None)
+        if p is not None:
+            self.accept()
+            self.visit.goto_problem(p)
+
+    def record_reason(self) -> None:
+        p = self.current()
+        if p is None or p.kind not in OVERRIDABLE:
+            return
+        text, ok = QInputDialog.getText(self, "无法现场完成", f"{p.message}\n\n无法现场完成的原因（将写入审计记录）：")
+        if not ok or not text.strip():
+            return
+        self.overrides[p.key] = text.strip()
+        it = self.list.currentItem()
+        it.setText(f"{p.message}　〔原因：{text.strip()}〕")
+        it.setForeground(QBrush(QColor(GREY)))
+        self._update()
+
+    def finish(self) -> None:
+        self.accept()
+        self.visit.finish(overrides=dict(self.overrides), confirmed=False)
+
 
 
 class SectionPage(QScrollArea):
@@ -44,6 +136,8 @@ class SectionPage(QScrollArea):
         for k, item in enumerate(section.items, start=1):
             row = ItemRow(item, f"{number}.{k}", body)
             row.answered.connect(lambda iid, v, cv=cv_id: visit.on_answer(cv, iid, v))
+            if hasattr(row, "noted"):
+                row.noted.connect(lambda iid, t, cv=cv_id: visit.on_note(cv, iid, t))
             row.editor.installEventFilter(visit)
             for w in row.findChildren(QWidget):
                 w.installEventFilter(visit)
@@ -61,6 +155,7 @@ class VisitWidget(QWidget):
     open_inspection = Signal(str)            # an amendment opened a new revision
     closed = Signal()
     message = Signal(str)
+    write_failed = Signal(object, str)       # the writer's job key, why (emitted from its thread)
 
     def __init__(self, store: Store, inspection_id: str, *, actor: str | None = None,
                  parent: QWidget | None = None):
@@ -72,11 +167,16 @@ class VisitWidget(QWidget):
         self.rows: dict[tuple[str, str], ItemRow] = {}
         self.pages: dict[str, QWidget] = {}
         self.current_item: tuple[str, str] | None = None
+        self.finish_dialog: FinishDialog | None = None
         self._restoring = False
         self._save_timer = QTimer(self)
         self._save_timer.setSingleShot(True)
         self._save_timer.setInterval(300)
-        self._save_timer.timeout.connect(self.save_position)
+        self._save_timer.timeout.connect(lambda: self.save_position(wait=False))
+        self.write_failed.connect(self._write_failed)
+        self.writer = StoreWriter(store.path, on_error=lambda key, e: self.write_failed.emit(key, str(e)),
+                                  name=f"writer-{inspection_id[:8]}", reader=store)
+        self.destroyed.connect(self.writer.close)
         self._build()
         self._rebuild_sections()
         self._apply_lock()
@@ -221,14 +321,19 @@ class VisitWidget(QWidget):
         photos = core.has("inspector.store.photos")
         if photos:
             from ui.photos import PhotoStrip
+        notes = visits.get_notes(self.store, self.inspection_id)
         for iid, row in page.rows.items():
             self.rows[(cv, iid)] = row
             row.set_value(self.answers.get(cv, {}).get(iid))
+            if hasattr(row, "set_note"):
+                row.set_note(notes.get((cv, iid)))
             if photos:
                 strip = PhotoStrip(self, cv, iid, row)
                 row.photos_slot.addWidget(strip)
                 row.photo_strip = strip  # type: ignore[attr-defined]
             row.set_locked(self.insp.locked)
+        if any(r.item.when for r in page.rows.values()):
+            self._apply_skips(cv)
         self.pages[key] = page
         self.stack.addWidget(page)
         return page
@@ -269,6 +374,7 @@ class VisitWidget(QWidget):
         if page is None:
             return
         self.stack.setCurrentWidget(page)
+        self.sync()  # the page reads the store: the answers just typed must be there
         if hasattr(page, "shown"):
             page.shown()
         self._schedule_save()
@@ -308,11 +414,30 @@ class VisitWidget(QWidget):
         if not self._restoring:
             self._save_timer.start()
 
-    def save_position(self) -> None:
-        """Where the inspector is (page, item, unfinished signatures): restored after a crash."""
+    def sync(self) -> None:
+        """Wait until every queued write is on disk (before reading the store or writing directly)."""
+        if not self.writer.flush():
+            self.message.emit("数据写入磁盘超时，请检查磁盘空间后重试")
+
+    def _write_failed(self, key: Any, why: str) -> None:
+        """A background write was refused: say so and show what the store holds."""
+        self.refuse(f"未能保存：{why}")
+        if isinstance(key, tuple) and key and key[0] == "answer":
+            _k, cv, item_id = key
+            self.writer.flush()
+            stored = visits.get_answers(self.store, self.inspection_id, cv).get(cv, {}).get(item_id)
+            self.answer_written(cv, item_id, stored)
+
+    def save_position(self, wait: bool = True) -> None:
+        """Where the inspector is (page, item, unfinished signatures): restored after a crash.
+        Written by the background writer; ``wait`` (closing the visit or the app) until on disk."""
         self._save_timer.stop()
         try:
-            visits.save_ui_state(self.store, self.inspection_id, self.position())
+            self.findings_page.flush()  # a finding being edited is saved too (autosave)
+            iid, pos = self.inspection_id, self.position()
+            self.writer.submit(("ui_state",), lambda s: visits.save_ui_state(s, iid, pos))
+            if wait:
+                self.sync()
         except InspectorError as e:
             self.message.emit(str(e))
         except sqlite3.ProgrammingError:  # store already closed (app shutting down)
@@ -364,6 +489,9 @@ class VisitWidget(QWidget):
         if row and row.value() != value:
             row.set_value(value)
         self.refresh_counts(cv)
+        cl = self.checklists.get(cv)
+        if cl is not None and any(it.when and it.when.get("item") == item_id for it in cl.items):
+            self._apply_skips(cv)  # only an answer some ``when`` rule depends on changes what is skipped
         self.answered.emit(cv, item_id, value)
 
     def answer(self, cv: str, item_id: str) -> Any:
@@ -373,32 +501,73 @@ class VisitWidget(QWidget):
         if self.current_item and self.current_item in self.rows:
             self.rows[self.current_item].choose(key)
 
+    def states(self, cv: str) -> list[visit_state.ItemState]:
+        """The core's view of one checklist: statuses with skip rules, valid answers only."""
+        cl = self.checklists.get(cv)
+        if cl is None:
+            return []
+        return visit_state.item_states(cl, self.answers.get(cv, {}), self._photo_counts(),
+                                       checklist_version_id=cv, institution_kind=self.inst.get("kind"))
+
+    def _photo_counts(self) -> dict[str, int]:
+        try:
+            return visit_state.photo_counts(self.store, self.inspection_id)
+        except InspectorError:
+            return {}
+
     def refresh_counts(self, only_cv: str | None = None) -> None:
+        """Per-section figures from the core (``visit_state.progress``): only valid answers count,
+        an item skipped by the checklist's rule counts as 不适用."""
         total = answered = fails = 0
+        states = {cv: self.states(cv) for cv in self.checklists}
         for i in range(self.nav.count()):
             it = self.nav.item(i)
             key = it.data(Qt.ItemDataRole.UserRole) or ""
             if not key.startswith("sec:"):
                 continue
             cv, _cl, sec, _n = self.sections[key]
-            given = self.answers.get(cv, {})
-            items = list(sec.items)
-            a = sum(1 for i in items if given.get(i.id) is not None)
-            f = sum(1 for i in items if given.get(i.id) is not None and self._status(cv, i) == "fail")
-            total, answered, fails = total + len(items), answered + a, fails + f
+            pr = visit_state.progress(states.get(cv, []), sec.id)
+            total, answered, fails = total + pr.total, answered + pr.answered, fails + pr.failed
             label = it.text().split("（")[0]
-            it.setText(f"{label}（{a}/{len(items)}）" + (f" ✗{f}" if f else ""))
-            it.setForeground(QBrush(QColor(RED if f else (GREEN if a == len(items) else "#1f2d3d"))))
+            it.setText(f"{label}（{pr.answered}/{pr.total}）" + (f" ✗{pr.failed}" if pr.failed else ""))
+            it.setForeground(QBrush(QColor(RED if pr.failed else (GREEN if pr.answered == pr.total else "#1f2d3d"))))
         self.progress.setText(f"已答 {answered}/{total}　不符合 <b style='color:{RED}'>{fails}</b>　")
 
-    def _status(self, cv: str, item: Any) -> str:
-        row = self.rows.get((cv, item.id))
-        if row is not None:
-            return row.status
+    def _apply_skips(self, cv: str) -> None:
+        """Rows the checklist's ``when`` rule makes 不适用 show it (and the rule) instead of an editor."""
+        for st in self.states(cv):
+            row = self.rows.get((cv, st.item.id))
+            if row is not None and st.item.when:
+                self._show_skip(row, st.reason if st.skipped else None)
+
+    def _show_skip(self, row: ItemRow, reason: str | None) -> None:
+        if hasattr(row, "set_skipped"):  # the row's own presentation, when it has one
+            row.set_skipped(reason)
+            return
+        from ui.qt import prop, set_prop
+
+        was = bool(prop(row, "skipped"))
+        set_prop(row, "skipped", reason is not None)
+        for w in (row.editor, getattr(row, "na_btn", None)):
+            if w is not None:
+                w.setEnabled(reason is None)
+        if reason is not None:
+            row.feedback.setText(f"— {reason}")
+            row.feedback.setStyleSheet(f"color:{GREY}")
+            row.feedback.show()
+        elif was:
+            row.set_value(row.value())  # back to its own verdict
+
+    def on_note(self, cv: str, item_id: str, text: str) -> None:
+        """The item's note: durable on return, like an answer."""
+        if self.insp.locked:
+            self.refuse("检查已完成并锁定，不能修改；如需更正请创建修订版本。")
+            return
+        self.sync()
         try:
-            return str(core.evaluate_item(item, self.answers.get(cv, {}).get(item.id)).status)
-        except Exception:  # noqa: BLE001
-            return "unanswered"
+            visits.set_note(self.store, self.inspection_id, cv, item_id, text, actor=self.actor)
+        except InspectorError as e:
+            self.refuse(str(e))
 
     # -- inspection fields, findings ---------------------------------------------------------------
     def update_fields(self, label: str, **new: Any) -> bool:
@@ -408,6 +577,7 @@ class VisitWidget(QWidget):
         old = {k: getattr(self.insp, k) for k in new}
         if old == new:
             return True
+        self.sync()
         cmd = commands.UpdateInspection(self, old, new, label)
         self.undo_stack.push(cmd)
         if cmd.error:
@@ -428,6 +598,7 @@ class VisitWidget(QWidget):
         if self.insp.locked:
             self.refuse("检查已完成并锁定，不能修改。")
             return False
+        self.sync()
         self.undo_stack.push(cmd)
         if cmd.error:
             self.refuse(str(cmd.error))
@@ -439,14 +610,60 @@ class VisitWidget(QWidget):
         self.last_refusal = text
 
     # -- finishing ------------------------------------------------------------------------
-    def finish(self) -> None:
-        visits.finish_inspection(self.store, self.inspection_id, actor=self.actor)
+    def problems(self) -> list[visit_state.Problem]:
+        self.findings_page.flush()
+        self.sync()
+        return visit_state.visit_problems(self.store, self.inspection_id)
+
+    def request_finish(self) -> None:
+        """完成检查并锁定: the finish check first; the problem list while anything is open."""
+        if self.insp.locked:
+            return
+        problems = self.problems()
+        if problems:
+            self.show_problems(problems)
+            return
+        self.finish()
+
+    def show_problems(self, problems: list[visit_state.Problem]) -> None:
+        if self.finish_dialog is not None:
+            self.finish_dialog.close()
+            self.finish_dialog.deleteLater()
+        self.finish_dialog = FinishDialog(self, problems)
+        self.finish_dialog.open()  # window-modal, does not block the event loop
+        self.finish_dialog.list.setFocus()
+        self.message.emit(f"尚有 {len(problems)} 项未完成，不能完成检查")
+        self.last_refusal = f"尚有 {len(problems)} 项未完成"
+
+    def goto_problem(self, p: visit_state.Problem) -> None:
+        if p.checklist_version_id and p.item_id and p.page.startswith("sec:"):
+            self.goto(p.page, p.item_id)
+            return
+        self.goto(p.page)
+        if p.finding_id:
+            self.findings_page.select_finding(p.finding_id)
+
+    def finish(self, overrides: dict[str, str] | None = None, *, confirmed: bool = False) -> None:
+        if not confirmed and QMessageBox.question(
+                self, "完成检查", "完成后本次检查将锁定，不能再修改（更正须创建修订版）。确定完成？") \
+                != QMessageBox.StandardButton.Yes:
+            return
+        self.sync()
+        try:
+            visits.finish_inspection(self.store, self.inspection_id, actor=self.actor, overrides=overrides)
+        except visits.VisitIncomplete as e:
+            self.show_problems(e.items)
+            return
+        except InspectorError as e:
+            self.refuse(str(e))
+            return
         self.insp = visits.get_inspection(self.store, self.inspection_id)
         self.undo_stack.clear()
         self._apply_lock()
         self.message.emit("检查已完成并锁定。")
 
     def amend(self) -> None:
+        self.sync()
         nid = visits.amend_inspection(self.store, self.inspection_id, actor=self.actor)
         self.open_inspection.emit(nid)
 

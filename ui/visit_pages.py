@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import datetime as _dt
+import logging
 from typing import Any
 
+from inspector import visit_state
 from inspector.errors import InspectorError
 from inspector.store import visits
 from ui import commands, core
@@ -11,7 +13,8 @@ from ui.models import Col, ListModel
 from ui.qt import (
     QAbstractItemView, QCheckBox, QComboBox, QDate, QDateEdit, QDoubleSpinBox, QFileDialog, QFormLayout, QFrame,
     QGridLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QListWidget, QListWidgetItem,
-    QPlainTextEdit, QPushButton, QScrollArea, QSpinBox, QSplitter, QTableView, Qt, QVBoxLayout, QWidget, GREY, RED,
+    QPlainTextEdit, QPushButton, QScrollArea, QSpinBox, QSplitter, QTableView, Qt, QTimer, QVBoxLayout, QWidget,
+    GREY, RED, prop, set_prop,
 )
 
 RIGHTS_TEXT = ("已向被检查单位告知：检查人员不少于两人并已出示执法证件；被检查单位有陈述、申辩的权利；"
@@ -48,7 +51,7 @@ class _Page(QWidget):
         for w in self.findChildren(QWidget):
             if isinstance(w, (QLineEdit, QPlainTextEdit, QCheckBox, QComboBox, QDateEdit, QSpinBox, QDoubleSpinBox)):
                 w.setEnabled(not locked)
-            if isinstance(w, QPushButton) and w.property("edits"):
+            if isinstance(w, QPushButton) and prop(w, "edits"):
                 w.setEnabled(not locked)
 
 
@@ -208,31 +211,39 @@ class TraineePage(_Page):
         super().__init__(visit, "学员抽查核实")
         bar = QHBoxLayout()
         self.import_btn = QPushButton("导入花名册…", self)
-        self.import_btn.setProperty("edits", True)
+        set_prop(self.import_btn, "edits", True)
         self.import_btn.clicked.connect(self.choose_roster)
         self.draw_btn = QPushButton("抽取样本", self)
         self.draw_btn.setObjectName("primary")
-        self.draw_btn.setProperty("edits", True)
+        set_prop(self.draw_btn, "edits", True)
         self.draw_btn.clicked.connect(self.draw_sample)
         self.draw_btn.setEnabled(False)
+        # the real name, ID number and phone are sealed (inspector/pii.py): shown on request, with a passphrase
+        self.unmasked = False
+        self.reveal_btn = QPushButton("显示完整身份信息", self)
+        self.reveal_btn.setCheckable(True)
+        self.reveal_btn.toggled.connect(self.toggle_unmasked)
         self.info = QLabel("抽样规则：花名册人数的 10%（向上取整）；其中 10%（至少 1 人）电话或实地核实。", self)
         self.info.setWordWrap(True)
         bar.addWidget(self.import_btn)
         bar.addWidget(self.draw_btn)
+        bar.addWidget(self.reveal_btn)
         bar.addWidget(self.info, 1)
         self.lay.addLayout(bar)
         self.flags = QLabel("", self)
         self.flags.setWordWrap(True)
         self.flags.setStyleSheet(f"color:{RED}")
         self.lay.addWidget(self.flags)
-        cols = [Col("roster_row", "行", 40), Col("name", "姓名"), Col("id_number", "身份证号", fmt=lambda v, r: _mask(v, "id")),
-                Col("trade", "职业工种"), Col("phone", "电话", fmt=lambda v, r: _mask(v, "phone")),
+        # name, ID number and phone arrive as the masked copies (inspector/pii.py); masked again for old rows
+        cols = [Col("roster_row", "行", 40), Col("name", "姓名"),
+                Col("id_number", "身份证号", fmt=lambda v, r: v if self.unmasked else _mask(v, "id")),
+                Col("trade", "职业工种"), Col("phone", "电话", fmt=lambda v, r: v if self.unmasked else _mask(v, "phone")),
                 Col("selected_for", "类别", fmt=lambda v, r: "需核实" if v == "verify" else "抽查"),
                 Col("method", "核查方式"), Col("reached", "联系上",
                                             fmt=lambda v, r: "" if v is None else ("是" if v else "否")),
                 Col("checked_at", "核查时间", fmt=lambda v, r: (v or "")[:16].replace("T", " "))]
-        self.model = ListModel(cols, lambda: visits.list_trainee_checks(self.visit.store, self.visit.inspection_id),
-                               self)
+        self.model = ListModel(cols, lambda: visits.list_trainee_checks(self.visit.store, self.visit.inspection_id,
+                                                                        unmasked=self.unmasked), self)
         self.table = QTableView(self)
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -261,7 +272,7 @@ class TraineePage(_Page):
         self.note.setPlaceholderText("备注（如：学员称未参加考试）")
         g.addWidget(self.note, 3, 0, 1, 5)
         self.save_btn = QPushButton("保存核查结果", rec)
-        self.save_btn.setProperty("edits", True)
+        set_prop(self.save_btn, "edits", True)
         self.save_btn.clicked.connect(self.save_check)
         g.addWidget(self.save_btn, 3, 5)
         self.lay.addWidget(rec)
@@ -269,6 +280,34 @@ class TraineePage(_Page):
         self.roster_name = ""
 
     def shown(self) -> None:
+        self.model.reload()
+
+    def ask_passphrase(self) -> str | None:
+        from PySide6.QtWidgets import QInputDialog
+
+        pw, ok = QInputDialog.getText(self, "显示完整身份信息", "学员个人信息已加密，请输入签名口令：",
+                                      QLineEdit.EchoMode.Password)
+        return pw if ok and pw else None
+
+    def toggle_unmasked(self, on: bool) -> None:
+        from inspector import pii
+
+        if on and not pii.is_unlocked(self.visit.store.home):
+            pw = self.ask_passphrase()
+            try:
+                if pw is None or not pii.unlock(self.visit.store.home, pw):
+                    raise pii.PiiError("未输入签名口令，仍显示脱敏信息")
+            except pii.PiiError as e:
+                self.reveal_btn.blockSignals(True)
+                self.reveal_btn.setChecked(False)
+                self.reveal_btn.blockSignals(False)
+                self.visit.refuse(str(e))
+                return
+        if on:
+            logging.getLogger(__name__).info("trainees' personal data shown unmasked: inspection %s",
+                                             self.visit.inspection_id)
+        self.unmasked = on
+        self.reveal_btn.setText("隐藏完整身份信息" if on else "显示完整身份信息")
         self.model.reload()
 
     def choose_roster(self) -> None:
@@ -348,13 +387,13 @@ class FindingsPage(_Page):
         bar = QHBoxLayout()
         self.draft_btn = QPushButton("从不符合项生成问题", self)
         self.draft_btn.setObjectName("primary")
-        self.draft_btn.setProperty("edits", True)
+        set_prop(self.draft_btn, "edits", True)
         self.draft_btn.clicked.connect(self.draft_from_failures)
         self.add_btn = QPushButton("手动添加问题", self)
-        self.add_btn.setProperty("edits", True)
+        set_prop(self.add_btn, "edits", True)
         self.add_btn.clicked.connect(self.add_blank)
         self.del_btn = QPushButton("删除所选问题", self)
-        self.del_btn.setProperty("edits", True)
+        set_prop(self.del_btn, "edits", True)
         self.del_btn.clicked.connect(self.delete_selected)
         for b in (self.draft_btn, self.add_btn, self.del_btn):
             bar.addWidget(b)
@@ -411,11 +450,25 @@ class FindingsPage(_Page):
             line.addWidget(w)
         line.addStretch(1)
         self.save_btn = QPushButton("保存修改", ed)
-        self.save_btn.setProperty("edits", True)
+        set_prop(self.save_btn, "edits", True)
+        self.save_btn.setToolTip("修改会自动保存；此按钮立即保存")
         self.save_btn.clicked.connect(self.save_selected)
         line.addWidget(self.save_btn)
         f.addRow(line)
         self.lay.addWidget(ed)
+        # autosave: every edit of the selected finding is written shortly after typing stops,
+        # and at once when another finding is selected, the page is left or the visit closed
+        self._loaded_id: str | None = None
+        self._loading = False
+        self._autosave = QTimer(self)
+        self._autosave.setSingleShot(True)
+        self._autosave.setInterval(400)
+        self._autosave.timeout.connect(self.save_selected)
+        self.desc.textChanged.connect(self._edited)
+        self.action.textEdited.connect(self._edited)
+        self.deadline.dateChanged.connect(self._edited)
+        self.people.valueChanged.connect(self._edited)
+        self.amount.valueChanged.connect(self._edited)
 
         rect = QGroupBox("责令限期整改", self)
         rl = QHBoxLayout(rect)
@@ -424,7 +477,7 @@ class FindingsPage(_Page):
         self.rect_deadline.setDisplayFormat("yyyy-MM-dd")
         self.rect_deadline.setDate(QDate.currentDate().addDays(30))
         self.rect_btn = QPushButton("生成整改要求", rect)
-        self.rect_btn.setProperty("edits", True)
+        set_prop(self.rect_btn, "edits", True)
         self.rect_btn.clicked.connect(self.create_rectification)
         self.rect_state = QLabel("", rect)
         rl.addWidget(QLabel("整改期限"))
@@ -441,7 +494,31 @@ class FindingsPage(_Page):
     def shown(self) -> None:
         self.reload()
 
+    def _edited(self, *_a: Any) -> None:
+        if not self._loading and self._loaded_id and not self.locked:
+            self._autosave.start()
+
+    def flush(self) -> None:
+        """Write a pending finding edit now (leaving the page, closing the visit, finishing)."""
+        if self._autosave.isActive():
+            self._autosave.stop()
+            self.save_selected()
+
+    def hideEvent(self, e: Any) -> None:
+        self.flush()
+        super().hideEvent(e)
+
+    def select_finding(self, finding_id: str) -> None:
+        for r in range(self.model.rowCount()):
+            row = self.model.row(r)
+            if row and row.get("id") == finding_id:
+                self.table.selectRow(r)
+                self.table.setFocus()
+                return
+
     def reload(self) -> None:
+        if hasattr(self, "_autosave"):
+            self.flush()
         cur = self.table.currentIndex().row() if hasattr(self, "table") else -1
         self.model.reload()
         if 0 <= cur < self.model.rowCount():
@@ -453,23 +530,15 @@ class FindingsPage(_Page):
                                 or "尚未生成整改要求")
 
     def draft_from_failures(self) -> None:
+        """Findings for failed items without one yet, drafted by the core (codes of the
+        institution's kind only)."""
         v = self.visit
-        existing = {(f["checklist_version_id"], f["item_id"]) for f in self._rows()}
-        drafts: list[dict[str, Any]] = []
-        counts = {}
-        try:
-            counts = core.photos_mod().photo_counts(v.store, v.inspection_id)
-        except Exception:  # noqa: BLE001 - photos are optional for drafting
-            pass
         deadline = self.rect_deadline.date().toString("yyyy-MM-dd")
-        for cv, cl in v.checklists.items():
-            ev = core.evaluate(cl, v.answers.get(cv, {}), counts)
-            for d in ev.findings:
-                if (cv, d.item_id) in existing:
-                    continue
-                drafts.append({"description": d.description, "codes": list(d.codes), "severity": d.severity,
-                               "checklist_version_id": cv, "item_id": d.item_id, "basis": d.basis,
-                               "deadline": deadline})
+        try:
+            drafts = visit_state.draft_findings(v.store, v.inspection_id, deadline=deadline)
+        except InspectorError as e:
+            v.refuse(str(e))
+            return
         if not drafts:
             v.refuse("没有新的不符合项可生成问题。")
             return
@@ -484,27 +553,46 @@ class FindingsPage(_Page):
 
     def _select(self) -> None:
         f = self.selected()
+        if f is not None and f.id == self._loaded_id and \
+                self._form(f) == {k: getattr(f, k) for k in self._form(f)}:
+            return  # the same finding, already shown as stored: keep the cursor where it is
+        self.flush()  # the edit of the finding selected before goes to disk first
         if not f:
+            self._loaded_id = None
             return
-        self.codes.setText("；".join(f"{c} {core.catalogue_text(c)}" for c in f.codes) or "（无）")
-        self.desc.setPlainText(f.description)
-        self.action.setText(f.required_action or "")
-        if f.deadline:
-            self.deadline.setDate(QDate.fromString(f.deadline[:10], "yyyy-MM-dd"))
-        self.people.setValue(f.people_involved or 0)
-        self.amount.setValue(f.amount or 0)
+        self._loading = True
+        try:
+            self.codes.setText("；".join(f"{c} {core.catalogue_text(c)}" for c in f.codes) or "（无）")
+            self.desc.setPlainText(f.description)
+            self.action.setText(f.required_action or "")
+            if f.deadline:
+                self.deadline.setDate(QDate.fromString(f.deadline[:10], "yyyy-MM-dd"))
+            self.people.setValue(f.people_involved or 0)
+            self.amount.setValue(f.amount or 0)
+        finally:
+            self._loading = False
+        self._loaded_id = f.id
 
     def save_selected(self) -> None:
-        f = self.selected()
-        if not f:
+        self._autosave.stop()
+        if not self._loaded_id or self.locked:
             return
-        new = {"description": self.desc.toPlainText().strip() or f.description,
-               "required_action": self.action.text().strip() or None,
-               "deadline": self.deadline.date().toString("yyyy-MM-dd"),
-               "people_involved": self.people.value() or None, "amount": self.amount.value() or None}
+        try:
+            f = visits.get_finding(self.visit.store, self._loaded_id)
+        except InspectorError:
+            self._loaded_id = None
+            return
+        new = self._form(f)
         old = {k: getattr(f, k) for k in new}
         if old != new:
             self.visit.push(commands.EditFinding(self.visit, f.id, old, new))
+
+    def _form(self, f: Any) -> dict[str, Any]:
+        """The editable fields as the editors show them."""
+        return {"description": self.desc.toPlainText().strip() or f.description,
+                "required_action": self.action.text().strip() or None,
+                "deadline": self.deadline.date().toString("yyyy-MM-dd"),
+                "people_involved": self.people.value() or None, "amount": self.amount.value() or None}
 
     def delete_selected(self) -> None:
         f = self.selected()
@@ -519,14 +607,23 @@ class FindingsPage(_Page):
         if not self._rows():
             v.refuse("没有问题，无需整改。")
             return
-        visits.create_rectification(v.store, v.inspection_id, deadline=self.rect_deadline.date().toString("yyyy-MM-dd"),
-                                    actor=v.actor)
+        before = {r["id"] for r in visits.list_rectifications(v.store) if r["inspection_id"] == v.inspection_id}
+        try:  # idempotent in the core: a second click returns the rectification already there
+            rid = visits.create_rectification(v.store, v.inspection_id,
+                                              deadline=self.rect_deadline.date().toString("yyyy-MM-dd"), actor=v.actor)
+        except InspectorError as e:
+            v.refuse(str(e))
+            return
+        if rid in before:
+            v.refuse("已生成过整改要求（一份整改通知涵盖本次检查的全部问题），未重复生成。")
         self.reload()
 
 
 # -- 签名 -----------------------------------------------------------------------------------------
 class SignPage(_Page):
-    """Both inspectors and the institution's person in charge sign; or the refusal with a witness."""
+    """In the order of the visit (inspector/visit_order.py): the 笔录 is previewed and the person in
+    charge reads it page by page; then signs, or refuses with reason and witness; then both
+    inspectors sign. Each pad names who signs and in what capacity."""
 
     ROLES = (("inspector1", "检查人员（一）"), ("inspector2", "检查人员（二）"),
              ("person_in_charge", "被检查单位负责人（以上记录属实）"))
@@ -535,10 +632,22 @@ class SignPage(_Page):
         super().__init__(visit, "签名")
         from ui.signature import SignatureBox
 
-        hint = QLabel("用鼠标、手写笔或触屏在框内签名。签名会写入笔录和通知书；完成后再由检查人员进行数字签名。", self)
+        hint = QLabel("顺序：① 生成笔录预览，交被检查单位现场负责人逐页阅读 → ② 负责人签名（或拒签，写明原因并由见证人签名）"
+                      " → ③ 检查人员签名。笔录在签名后如有修改，签名作废，须重新阅读并签名。", self)
         hint.setWordWrap(True)
         hint.setStyleSheet(f"color:{GREY}")
         self.lay.addWidget(hint)
+        rb = QHBoxLayout()
+        self.read_btn = QPushButton("① 生成笔录预览，交负责人逐页阅读…", self)
+        set_prop(self.read_btn, "edits", True)
+        self.read_btn.clicked.connect(self.read_record)
+        self.read_state = QLabel("", self)
+        self.read_state.setWordWrap(True)
+        rb.addWidget(self.read_btn)
+        rb.addWidget(self.read_state, 1)
+        self.lay.addLayout(rb)
+        self.reader: Any = None
+        self.complete_reading = False
         grid = QGridLayout()
         self.boxes: dict[str, Any] = {}
         for k, (role, title) in enumerate(self.ROLES):
@@ -563,7 +672,7 @@ class SignPage(_Page):
         bar = QHBoxLayout()
         self.save_btn = QPushButton("确认签名", self)
         self.save_btn.setObjectName("primary")
-        self.save_btn.setProperty("edits", True)
+        set_prop(self.save_btn, "edits", True)
         self.save_btn.clicked.connect(self.commit)
         self.state = QLabel("", self)
         bar.addWidget(self.save_btn)
@@ -571,12 +680,70 @@ class SignPage(_Page):
         self.lay.addLayout(bar)
         self.lay.addStretch(1)
         self.refused.toggled.connect(self._refusal_toggled)
+        self.witness.textEdited.connect(lambda _t: self.refresh_titles())
         self._refusal_toggled(False)
+        self.refresh_titles()  # the reading state is read when the page is shown (keeps opening fast)
 
     def _refusal_toggled(self, on: bool) -> None:
-        self.boxes["person_in_charge"].setEnabled(not on)
+        ready = self.complete_reading and not self.locked
+        self.boxes["person_in_charge"].setEnabled(ready and not on)
+        self.refused.setEnabled(ready)
         for w in (self.reason, self.witness, self.witness_box):
-            w.setEnabled(on and not self.locked)
+            w.setEnabled(on and ready)
+
+    def shown(self) -> None:
+        self.refresh()
+
+    def refresh_titles(self) -> None:
+        """Each pad names who signs and in what capacity (visit_order.signers)."""
+        from inspector import visit_order
+
+        try:
+            who = visit_order.signers(self.visit.store, self.visit.inspection_id, self.witness.text())
+        except InspectorError:
+            return
+        for role, box in (*self.boxes.items(), ("witness", self.witness_box)):
+            box.title.setText(f"<b>{who[role].label}</b>")
+
+    def refresh(self) -> None:
+        """Titles, and whether the record as it stands has been read page by page."""
+        from inspector import visit_order
+
+        self.refresh_titles()
+        try:
+            r = visit_order.reading(self.visit.store, self.visit.inspection_id)
+        except InspectorError as e:
+            self.read_state.setText(f"<span style='color:{RED}'>{e}</span>")
+            return
+        self.complete_reading = bool(r and r.complete)
+        if r is None:
+            text = "尚未生成笔录预览：负责人须先逐页阅读笔录，才能签名或拒签。"
+        elif not r.current:
+            text = "笔录在上次预览后已修改：须重新生成预览并逐页阅读，已有签名作废。"
+        else:
+            text = f"笔录预览 {r.pages} 页，{r.text}" + ("，可以签名。" if r.complete else "，阅读完毕后才能签名。")
+        self.read_state.setText(f"<span style='color:{'#1e7b34' if self.complete_reading else RED}'>{text}</span>")
+        self._refusal_toggled(self.refused.isChecked())
+
+    def read_record(self) -> None:
+        """Render the 笔录 as it stands and show it to the person in charge page by page."""
+        from inspector import visit_order
+        from inspector.store import documents as docs
+        from ui.reading import RecordReader
+
+        v = self.visit
+        v.sync()
+        try:
+            doc, reading = visit_order.make_preview(v.store, v.inspection_id, actor=v.actor)
+        except InspectorError as e:
+            v.refuse(str(e))
+            self.read_state.setText(f"<span style='color:{RED}'>{e}</span>")
+            return
+        self.reader = RecordReader(self, v.store, v.inspection_id, reading, docs.pdf_bytes(v.store, doc["id"]),
+                                   actor=v.actor)
+        self.reader.finished.connect(lambda _r: self.refresh())
+        self.reader.open()
+        self.refresh()
 
     def strokes_state(self) -> dict[str, Any]:
         out: dict[str, Any] = {r: b.pad.strokes() for r, b in self.boxes.items() if not b.pad.is_empty()}
@@ -591,35 +758,39 @@ class SignPage(_Page):
                 box.pad.set_strokes(strokes)
 
     def commit(self) -> None:
-        """Store the handwritten signatures (PNG + strokes) so the documents carry them."""
-        from inspector.store import documents as docs
+        """Store the handwritten signatures (PNG + strokes) in the order of the visit: the person in
+        charge (or the refusal and the witness) first, then the inspectors (visit_order.sign)."""
+        from inspector import visit_order
 
         v = self.visit
-        names = self._names()
+        v.sync()
         try:
-            for role in ("inspector1", "inspector2"):
-                pad = self.boxes[role].pad
-                if pad.is_empty():
-                    raise InspectorError(f"{dict(self.ROLES)[role]}尚未签名")
-                docs.add_signature(v.store, v.inspection_id, role, name=names.get(role), png=pad.png_bytes(),
-                                   strokes=pad.strokes(), actor=v.actor)
+            self.refresh()
+            if not self.complete_reading:
+                raise InspectorError("被检查单位现场负责人须先逐页阅读当前笔录（点“① 生成笔录预览，交负责人逐页阅读”），"
+                                     "才能签名或拒签")
+            for role in ("person_in_charge", "inspector1", "inspector2"):
+                if role != "person_in_charge" or not self.refused.isChecked():
+                    if self.boxes[role].pad.is_empty():
+                        raise InspectorError(f"{dict(self.ROLES)[role].split('（以上')[0]}尚未签名"
+                                             + ("（如拒绝签名，请勾选拒绝签名）" if role == "person_in_charge" else ""))
             if self.refused.isChecked():
                 if not self.reason.text().strip() or not self.witness.text().strip() \
                         or self.witness_box.pad.is_empty():
                     raise InspectorError("拒绝签名须写明原因，并由见证人签名")
-                docs.add_signature(v.store, v.inspection_id, "person_in_charge",
-                                   name=v.insp.person_in_charge.get("name"), refused=True,
-                                   reason=self.reason.text().strip(), actor=v.actor)
-                docs.add_signature(v.store, v.inspection_id, "witness", name=self.witness.text().strip(),
-                                   png=self.witness_box.pad.png_bytes(), strokes=self.witness_box.pad.strokes(),
-                                   actor=v.actor)
+                visit_order.sign(v.store, v.inspection_id, "person_in_charge", refused=True,
+                                 reason=self.reason.text().strip(), actor=v.actor)
+                visit_order.sign(v.store, v.inspection_id, "witness", witness_name=self.witness.text().strip(),
+                                 png=self.witness_box.pad.png_bytes(), strokes=self.witness_box.pad.strokes(),
+                                 actor=v.actor)
             else:
                 pad = self.boxes["person_in_charge"].pad
-                if pad.is_empty():
-                    raise InspectorError("被检查单位负责人尚未签名（如拒绝签名，请勾选拒绝签名）")
-                docs.add_signature(v.store, v.inspection_id, "person_in_charge",
-                                   name=v.insp.person_in_charge.get("name"), png=pad.png_bytes(),
-                                   strokes=pad.strokes(), actor=v.actor)
+                visit_order.sign(v.store, v.inspection_id, "person_in_charge", png=pad.png_bytes(),
+                                 strokes=pad.strokes(), actor=v.actor)
+            for role in ("inspector1", "inspector2"):
+                pad = self.boxes[role].pad
+                visit_order.sign(v.store, v.inspection_id, role, png=pad.png_bytes(), strokes=pad.strokes(),
+                                 actor=v.actor)
         except InspectorError as e:
             v.refuse(str(e))
             self.state.setText(f"<span style='color:{RED}'>{e}</span>")
@@ -640,6 +811,8 @@ class SignPage(_Page):
         super().set_locked(locked)
         for b in (*self.boxes.values(), self.witness_box):
             b.set_locked(locked)
+        if hasattr(self, "read_btn"):
+            self._refusal_toggled(self.refused.isChecked())
 
 
 from ui.docs_page import DocsPage  # noqa: E402,F401 - re-exported for visit.py

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import sqlite3
 import pkgutil
 import sys
 from typing import Any, Callable
@@ -44,6 +45,12 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 1
+    from inspector import logs, paths
+
+    try:
+        logs.setup(paths.home(args.home), "inspector")
+    except OSError as e:  # no writable data folder: the command may still work (e.g. forms check)
+        print(f"（日志无法写入数据目录：{e}）", file=sys.stderr)
     try:
         rc = args.func(args)
     except InspectorError as e:
@@ -52,6 +59,10 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps({"error": str(e), "problems": problems}, ensure_ascii=False, indent=2))
         for line in problems:
             print(line, file=sys.stderr)
+        return 2
+    except sqlite3.DatabaseError as e:  # a damaged file found mid-command: never a traceback
+        print(f"本机数据库损坏或无法读取：{e}。文件未被改动；请不要删除它，联系技术支持或从备份恢复"
+              "（inspector backup restore）。", file=sys.stderr)
         return 2
     except BrokenPipeError:
         return 1

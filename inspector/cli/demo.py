@@ -12,6 +12,8 @@ def register(sub: Any) -> None:
                                    "把签名后的笔录、通知书、送达回证和问题台账（PDF、XLSX）写入 DIR。")
     p.add_argument("--out", required=True, help="输出目录")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--profile", default=None,
+                   help="地区档案（forms/profiles/NAME.toml），如 xinxiang、neimenggu；默认新乡")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_demo)
 
@@ -27,7 +29,7 @@ def cmd_demo(args: Any) -> int:
     from pathlib import Path
 
     home = args.home or Path(args.out) / "demo-home"
-    r = demo.run_demo(args.out, home=home, seed=args.seed)
+    r = demo.run_demo(args.out, home=home, seed=args.seed, profile=args.profile)
     emit(args, r, lambda d: "\n".join(d["files"].values())
          + f"\n# 核验：inspector verify 文件.pdf --trust {d['trust']}")
     return 0

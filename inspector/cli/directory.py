@@ -20,6 +20,12 @@ def register(sub: Any) -> None:
     imp.add_argument("--json", action="store_true")
     imp.set_defaults(func=cmd_import)
 
+    tp = dsub.add_parser("template", help="写出导入模板（表头、示例行、下拉选项、列说明）")
+    tp.add_argument("which", choices=["institutions", "inspectors"])
+    tp.add_argument("file", help="输出的 .xlsx 文件")
+    tp.add_argument("--json", action="store_true")
+    tp.set_defaults(func=cmd_template)
+
     ls = dsub.add_parser("list", help="列出名录")
     ls.add_argument("which", choices=["institutions", "inspectors"])
     ls.add_argument("--county")
@@ -44,6 +50,13 @@ def cmd_import(args: argparse.Namespace) -> int:
         report = fn(store, args.file, partial=args.partial, actor=args.actor)
     emit(args, report.to_json(), report.text())
     return 0
+
+
+def cmd_template(args: argparse.Namespace) -> int:
+    from inspector.cli.template import cmd_template as write
+
+    args.kind = args.which
+    return write(args)
 
 
 def _line(r: dict[str, Any]) -> str:

@@ -4,13 +4,16 @@ from __future__ import annotations
 import argparse
 
 from inspector.cli import emit
-from inspector.store import Store
+from inspector.store import Store, integrity
 
 _COUNTED = ("institutions", "inspectors", "tasks", "inspections", "answers", "findings", "rectifications")
 
 
 def _status(args: argparse.Namespace) -> int:
     s = Store.open(args.home)
+    bad = integrity.quick_check(s)
+    if bad:  # counting rows of a damaged file could fail anywhere: say what is wrong first
+        raise integrity.StoreDamaged(s.path, "；".join(bad[:3]))
     data = {
         "home": str(s.home),
         "database": str(s.path),
@@ -19,6 +22,7 @@ def _status(args: argparse.Namespace) -> int:
         "outbox_unsent": s.scalar("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL"),
         "audit_head": dict(zip(("seq", "hash"), s.audit_head())),
         "integrity": s.integrity_check(),
+        "audit_ok": integrity.verify(s, full=False).ok,
     }
     emit(args, data, lambda d: "\n".join([
         f"数据目录：{d['home']}",
@@ -26,17 +30,20 @@ def _status(args: argparse.Namespace) -> int:
         f"待同步操作：{d['outbox_unsent']}",
         f"审计链：第 {d['audit_head']['seq']} 条 {d['audit_head']['hash'][:16]}…",
         f"数据库完整性：{d['integrity']}",
+        "审计链（快速检查）：" + ("完好" if d["audit_ok"] else "发现改动，请运行 inspector audit verify 查看"),
     ]))
-    return 0 if data["integrity"] == "ok" else 1
+    return 0 if data["integrity"] == "ok" and data["audit_ok"] else 1
 
 
 def _audit_verify(args: argparse.Namespace) -> int:
+    """The whole check: hash chain, signed checkpoints, sealed finished inspections, documents."""
     s = Store.open(args.home)
-    problems = s.verify_audit_chain()
+    rep = integrity.verify(s, full=True)
     seq, h = s.audit_head()
-    emit(args, {"ok": not problems, "entries": seq, "head": h, "problems": problems},
-         lambda d: "审计链完整（%d 条）" % d["entries"] if d["ok"] else "\n".join(d["problems"]))
-    return 0 if not problems else 1
+    emit(args, {"ok": rep.ok, "entries": seq, "checkpoints": rep.checkpoints, "head": h, "problems": rep.problems},
+         lambda d: ("审计链完整（%d 条，%d 个签名检查点），已完成的检查与封存时一致" % (d["entries"], d["checkpoints"]))
+         if d["ok"] else "\n".join(["发现本机数据被改动：", *d["problems"]]))
+    return 0 if rep.ok else 1
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -30,6 +30,8 @@ def register(sub: Any) -> None:
     p.add_argument("--code", required=True, help="总部发给你（或同行检查人员本人）的一次性登记码")
     p.add_argument("--badge", help="执法证号（本机只有一把签名密钥时可省略；为同行人员申请证书时必填）")
     p.add_argument("--device-name", help="设备名称（默认主机名）")
+    p.add_argument("--ca-file", help="本局证书机构文件（PEM）：总部的 https 证书由它签发时给出；登记后保存在本机数据目录，"
+                   "此后与总部的每次连接只信任它（不给出则使用操作系统信任的证书机构）")
     p.add_argument("--passphrase-env", default="INSPECTOR_PASSPHRASE",
                    help="本机还没有该执法证号的签名密钥时，从该环境变量读取新密钥的签名口令（默认 INSPECTOR_PASSPHRASE）")
     p.add_argument("--json", action="store_true")
@@ -41,6 +43,9 @@ def register(sub: Any) -> None:
     s.add_argument("--quiet", action="store_true", help="不显示进度")
     s.add_argument("--push-only", action="store_true")
     s.add_argument("--pull-only", action="store_true")
+    s.add_argument("--passphrase-env", metavar="NAME",
+                   help="从该环境变量读取签名口令，解锁加密的学员个人信息后推送（不给出时在终端提示输入；"
+                        "不输入则含学员信息的记录暂不推送，其余照常同步）")
     s.set_defaults(func=cmd_sync)
     ss = s.add_subparsers(dest="sync_command", metavar="ACTION")
     st = ss.add_parser("status", help="同步状态：是否登记、待推送、上次同步")
@@ -70,6 +75,8 @@ def cmd_enrol(args: argparse.Namespace) -> int:
         certify = _certify_mode(args, e)
         if not certify and not args.hq:
             raise SyncError("本机还没有在总部登记：请用 --hq 给出总部地址")
+        if certify and args.ca_file:
+            raise SyncError("--ca-file 只在登记本机（给出 --hq 与本机使用人的执法证号）时使用；本机已固定登记时的证书机构文件")
         if certify and not args.badge:
             raise SyncError("为同行检查人员申请总部证书时请用 --badge 给出其执法证号")
         if pw is None and args.badge and sys.stdin.isatty():
@@ -86,7 +93,7 @@ def cmd_enrol(args: argparse.Namespace) -> int:
                  "此后两人在本机签署的文书都验证为总部认证。")
             return 0
         r = enrol(store, args.hq, args.code, badge_no=args.badge, passphrase=pw,
-                  device_name=args.device_name or os.uname().nodename)
+                  device_name=args.device_name or os.uname().nodename, ca_file=args.ca_file)
     blocks = "；".join(f"{b['agency']}〔{b['year']}〕{b['first']}–{b['last']}" for b in r["doc_blocks"])
     emit(args, r, f"已在总部登记：设备 {r['device_id']}，执法证号 {r['badge_no']}（证书由总部签发）\n文号段：{blocks}")
     return 0
@@ -123,10 +130,28 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
     prog = _Progress(args.quiet)
     with Store.open(args.home) as store:
+        if not args.pull_only:
+            _unlock_pii(args, store)
         rep = sync(store, progress=prog, push=not args.pull_only, pull=not args.push_only)
     prog.done()
     emit(args, rep.to_json(), rep.text())
     return 0 if rep.ok else 2
+
+
+def _unlock_pii(args: argparse.Namespace, store: Any) -> None:
+    """HQ needs the trainees' real values: unlock their key with a passphrase when ops carry them."""
+    from inspector import pii
+    from inspector.errors import InspectorError
+
+    if args.passphrase_env:
+        pw = os.environ.get(args.passphrase_env)
+        if not pw:
+            raise InspectorError(f"环境变量 {args.passphrase_env} 未设置签名口令")
+        pii.unlock(store.home, pw)
+    elif sys.stdin.isatty() and not pii.is_unlocked(store.home) and pii.unsynced_sealed(store):
+        pw = getpass.getpass(f"{pii.LOCKED_MESSAGE}。签名口令（直接回车则只同步其他记录）：")
+        if pw:
+            pii.unlock(store.home, pw)
 
 
 def cmd_status(args: argparse.Namespace) -> int:

@@ -24,9 +24,25 @@ def _text(r: dict[str, Any]) -> str:
                      f" 时间 {s.get('signed_at')} {'认证签名' if s.get('certified') else '批准签名'}"
                      f" {'完好' if s.get('intact') else '已改动'} {'受信任' if s.get('trusted') else '不受信任'}"
                      f" {'总部认证' if s.get('hq_certified') else '未经总部认证'}")
+    for t in r.get("timestamps", []):
+        lines.append(f"  文档时间戳 {t.get('time') or '?'}（{_cst(t.get('time'))}）时间戳服务 {t.get('tsa')}"
+                     f" {'完好' if t.get('intact') else '已改动'} {'受信任' if t.get('trusted') else '不受信任'}")
+    if r.get("timestamps"):
+        lines.append(f"  长期验证（LTV）：{'已启用' if r.get('ltv') else '未启用'}"
+                     + (f"（{r['ltv_reason']}）" if r.get("ltv_reason") else ""))
+    else:
+        lines.append("  文档时间戳：无（PAdES-B-B，尚未经总部加盖时间戳）")
     lines += [f"  问题：{p}" for p in r["problems"]]
     lines += [f"  提示：{w}" for w in r.get("warnings", [])]
     return "\n".join(lines)
+
+
+def _cst(iso: str | None) -> str:
+    if not iso:
+        return ""
+    from inspector.documents.common import to_cst
+
+    return to_cst(iso) + " 北京时间"
 
 
 def cmd_verify(args: Any) -> int:

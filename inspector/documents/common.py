@@ -10,6 +10,7 @@ Importing this module teaches reportlab the Chinese punctuation rules for line b
 """
 from __future__ import annotations
 
+import datetime as _dt
 import io
 import re
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas as _canvas
 from reportlab.platypus import Flowable, Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from inspector import pdfa
 from inspector import pdfbase
 
 # Binary image streams: reportlab's default ASCII85 wrapping runs in pure Python and costs
@@ -38,10 +40,17 @@ rl_config.useA85 = 0
 
 LATIN = "InspectorLatin"
 PAGE_W, PAGE_H = A4
-MARGIN_X = 22 * mm
+MARGIN_X = 22 * mm  # landscape forms (the 台账)
+# GB/T 9704: 订口 (binding gutter) 28 mm on the left of odd pages; the forms are printed one-sided,
+# so every page keeps it
+MARGIN_LEFT = 28 * mm
+MARGIN_RIGHT = 20 * mm
 MARGIN_TOP = 22 * mm
 MARGIN_BOTTOM = 20 * mm
-CONTENT_W = PAGE_W - 2 * MARGIN_X
+CONTENT_W = PAGE_W - MARGIN_LEFT - MARGIN_RIGHT
+CST = _dt.timezone(_dt.timedelta(hours=8), "CST")
+# a 文号 (新人社监〔2026〕L-0001号) is never broken across lines
+NUMBER_RE = re.compile(r"[\u4e00-\u9fff]{1,10}〔\d{4}〕(?:L-)?\d+号")
 GRID = colors.black
 # Chinese line-breaking rules, applied to reportlab process-wide on import (its tables are
 # Japanese-oriented): these marks must not start a line — without them "，合计" could open one;
@@ -66,6 +75,7 @@ def _dumb_split(word: str, widths: list[float], maxWidths: Any) -> list[list[Any
     used = 0.0
     max_w = maxWidths[0]
     n = len(word)
+    spans = [m.span() for m in NUMBER_RE.finditer(word)]
     while i < n:
         w, c = widths[i], word[i]
         used += w
@@ -86,6 +96,17 @@ def _dumb_split(word: str, widths: list[float], maxWidths: Any) -> list[list[Any
             if i - 1 > line_start + 1 and word[i - 1] in cannot_end:
                 i -= 1
                 extra += widths[i]
+            while i < n and i > line_start + 1 and word[i] in cannot_start and extra >= -1.1 * widths[i]:
+                # a second mark that cannot start a line ("）。") hangs with the first
+                extra -= widths[i]
+                i += 1
+            for a, b in spans:  # never inside a 文号: the whole number moves down
+                if a < i < b and a > line_start:
+                    if a - 1 > line_start and word[a - 1] in cannot_end:
+                        a -= 1  # with the bracket that opens it
+                    extra += sum(widths[a:i])
+                    i = a
+                    break
             lines.append([extra, word[line_start:i].strip()])
             max_w = maxWidths[min(len(lines), len(maxWidths) - 1)]
             line_start = i
@@ -160,9 +181,20 @@ def runs(text: str) -> list[tuple[bool, str]]:
     return out
 
 
+_HALF_PAREN = re.compile(r"(?<=[\u3000-\u9fff])\(([^()\n]{1,40})\)|\(([^()\n]{0,40}[\u3000-\u9fff][^()\n]{0,40})\)")
+
+
+def zh_punct(text: str) -> str:
+    """Half-width brackets in Chinese text become full-width (GB/T 9704 / GB/T 15834): "行为(4)" →
+    "行为（4）"; brackets in Latin text (URLs, hashes) stay as they are."""
+    if "(" not in text:
+        return text
+    return _HALF_PAREN.sub(lambda m: f"（{m.group(1) if m.group(1) is not None else m.group(2)}）", text)
+
+
 def mixed(text: Any) -> str:
     """Escape ``text`` for a Paragraph; characters only the fallback font has are set in it."""
-    s = "" if text is None else str(text)
+    s = zh_punct("" if text is None else str(text))
     if _all_cjk(s.replace("\n", "")):
         return escape(s).replace("\n", "<br/>")
     out = []
@@ -195,6 +227,7 @@ def styles() -> dict[str, ParagraphStyle]:
         "small": ParagraphStyle("doc_small", parent=body, fontSize=8.5, leading=11),
         "smallc": ParagraphStyle("doc_smallc", parent=body, fontSize=8.5, leading=11, alignment=TA_CENTER),
         "h2": ParagraphStyle("doc_h2", parent=body, fontSize=12, leading=20, spaceBefore=8, spaceAfter=2),
+        "caption": ParagraphStyle("doc_caption", parent=body, keepWithNext=1),
     }
 
 
@@ -213,6 +246,13 @@ class Para(Paragraph):
         if hasattr(self, "blPara"):
             cache[availWidth] = (self.width, self._wrapWidths, self.blPara, self.height)
         return w, h
+
+
+def H2(text: str, room: float = 40 * mm) -> list[Flowable]:
+    """A section heading that never ends a page: with less than ``room`` left, it starts the next."""
+    from reportlab.platypus import CondPageBreak
+
+    return [CondPageBreak(room), P(text, "h2")]
 
 
 def P(text: Any, style: str = "body", *, raw: bool = False) -> Paragraph:
@@ -388,6 +428,15 @@ class Page:
     qr_url: str | None = None
     footer_note: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    # signature boxes drawn at the foot of EVERY page (the 笔录 is signed page by page)
+    strip: list["SignBox"] = field(default_factory=list)
+    left: float = MARGIN_LEFT
+    right: float = MARGIN_RIGHT
+    strip_h: float = 19 * mm
+
+    @property
+    def bottom(self) -> float:
+        return MARGIN_BOTTOM + (self.strip_h + 3 * mm if self.strip else 0)
 
 
 def _numbered_canvas(page: Page) -> type:
@@ -398,6 +447,7 @@ def _numbered_canvas(page: Page) -> type:
 
         def __init__(self, *a: Any, **kw: Any) -> None:
             kw["initialFontName"] = cjk  # else an un-embedded Helvetica lands in every page
+            kw["pdfVersion"] = pdfa.PDF_VERSION  # PDF/A-2b: header 1.7, like the signed revisions
             super().__init__(*a, **kw)
             self._saved: list[dict] = []
 
@@ -411,6 +461,7 @@ def _numbered_canvas(page: Page) -> type:
                 self.__dict__.update(state)
                 self._footer(total)
                 super().showPage()
+            pdfa.apply(self)  # XMP identification + sRGB output intent (PDF/A-2b)
             super().save()
 
         def _text(self, x: float, y: float, text: str, size: float, align: str = "left") -> None:
@@ -427,18 +478,55 @@ def _numbered_canvas(page: Page) -> type:
             self.setFillColor(colors.black)
             self._text(w / 2, 10 * mm, f"第 {self._pageNumber} 页  共 {total} 页", 9, "center")
             if page.number:
-                self._text(w - MARGIN_X, 10 * mm, page.number, 8, "right")
-            self._text(MARGIN_X, 10 * mm, page.title, 8)
+                self._text(w - page.right, 10 * mm, page.number, 8, "right")
+            self._text(page.left, 10 * mm, page.title, 8)
+            if page.strip:
+                self._strip(w)
+
+        def _strip(self, w: float) -> None:
+            """One row of signature boxes above the footer: label, handwriting, printed name."""
+            n = len(page.strip)
+            bw = (w - page.left - page.right) / n
+            y0, h = 15 * mm, page.strip_h
+            self.setLineWidth(0.6)
+            self.setStrokeColor(GRID)
+            for k, box in enumerate(page.strip):
+                x0 = page.left + k * bw
+                self.rect(x0, y0, bw, h, stroke=1, fill=0)
+                self._text(x0 + 2 * mm, y0 + h - 4 * mm, box.label, 7.5)
+                if box.png:
+                    img = _image_reader(box.png)
+                    iw, ih = img.getSize()
+                    sc = min((bw - 4 * mm) / iw, (h - 9 * mm) / ih)
+                    self.drawImage(img, x0 + 2 * mm, y0 + 4 * mm, iw * sc, ih * sc, mask="auto")
+                elif box.note:
+                    self._text(x0 + 2 * mm, y0 + 8 * mm, box.note[:24], 7)
+                self._text(x0 + 2 * mm, y0 + 1.5 * mm, f"姓名：{box.name or ''}", 7)
 
     return NumberedCanvas
+
+
+_READERS: dict[bytes, Any] = {}
+
+
+def _image_reader(png: bytes) -> Any:
+    """One ImageReader per signature image, so reportlab embeds it once however many pages show it."""
+    from reportlab.lib.utils import ImageReader
+
+    r = _READERS.get(png)
+    if r is None:
+        if len(_READERS) > 32:
+            _READERS.clear()
+        r = _READERS[png] = ImageReader(io.BytesIO(png))
+    return r
 
 
 def build(flowables: list[Flowable], page: Page, *, author: str = "", subject: str = "") -> bytes:
     """Lay out the story on A4 with the running footer; returns the PDF bytes."""
     fonts()
     buf = io.BytesIO()
-    doc = SimpleDocTemplate(buf, pagesize=A4, leftMargin=MARGIN_X, rightMargin=MARGIN_X, topMargin=MARGIN_TOP,
-                            bottomMargin=MARGIN_BOTTOM, title=page.title, author=author, subject=subject,
+    doc = SimpleDocTemplate(buf, pagesize=A4, leftMargin=page.left, rightMargin=page.right, topMargin=MARGIN_TOP,
+                            bottomMargin=page.bottom, title=page.title, author=author, subject=subject,
                             creator="inspector", invariant=1)
     doc.build(flowables, canvasmaker=_numbered_canvas(page))
     return buf.getvalue()
@@ -467,10 +555,25 @@ def head(title: str, number: str | None, qr_url: str | None, agency: str | None 
     return out
 
 
+def to_cst(value: str) -> str:
+    """An ISO instant in China Standard Time (UTC+8), whatever zone it was stored in; a naive
+    value is the laptop's local time. Dates without a time stay as they are."""
+    if not re.match(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}", value):
+        return value
+    try:
+        t = _dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return value
+    if t.tzinfo is None:
+        t = t.astimezone()
+    return t.astimezone(CST).isoformat(timespec="seconds")
+
+
 def fmt_dt(value: str | None, *, minutes: bool = True) -> str:
-    """'2026-03-05T09:07:00+08:00' → '2026年03月05日 09时07分'."""
+    """'2026-03-05T01:07:00+00:00' → '2026年03月05日 09时07分' (China Standard Time)."""
     if not value:
         return "　　年　月　日"
+    value = to_cst(value)
     m = re.match(r"(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2}))?", value)
     if not m:
         return value
@@ -492,3 +595,14 @@ def checkbox(on: bool) -> str:
 
 
 Builder = Callable[..., bytes]
+
+
+def no_widows(n_rows: int, header: int = 1) -> list[tuple]:
+    """Table style commands: the (repeated) header never stands alone with its first row on the
+    next page, and the last row never goes to a page by itself."""
+    out: list[tuple] = []
+    if n_rows > header:
+        out.append(("NOSPLIT", (0, 0), (-1, header)))
+    if n_rows - header >= 2:
+        out.append(("NOSPLIT", (0, n_rows - 2), (-1, n_rows - 1)))
+    return out

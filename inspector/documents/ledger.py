@@ -21,8 +21,16 @@ _RESULT = {"待整改": "整改中", "已按期整改": "已按期整改", "逾�
 
 
 def rows_from_store(store: Any, *, institution_id: str | None = None, since: str | None = None,
-                    until: str | None = None) -> list[dict[str, Any]]:
-    """One ledger row per finding of finished (or any) inspections, with its rectification."""
+                    until: str | None = None, profile: Any = None) -> list[dict[str, Any]]:
+    """One ledger row per finding of finished (or any) inspections, with its rectification. The
+    问题简述 states the facts as the documents do, with what the finding cites under the laptop's
+    jurisdiction profile (catalogue codes, or the bureau's problem category)."""
+    from inspector import profiles
+    from inspector.documents import parts
+    from inspector.store import documents as docs
+
+    prof = profile or profiles.active(store)
+    gathered: dict[str, dict[str, Any]] = {}
     sql = ("SELECT f.*, i.name AS inst_name, i.legal_rep, i.contact, i.phone, s.started_at, s.id AS insp_id"
            " FROM findings f JOIN inspections s ON s.id = f.inspection_id"
            " JOIN institutions i ON i.id = s.institution_id WHERE 1=1")
@@ -42,10 +50,19 @@ def rows_from_store(store: Any, *, institution_id: str | None = None, since: str
                          (r["insp_id"],))
         pic = json.loads(store.scalar("SELECT person_in_charge FROM inspections WHERE id = ?", (r["insp_id"],))
                          or "{}")
-        codes = json.loads(r["codes"] or "[]")
+        if r["insp_id"] not in gathered:
+            gathered[r["insp_id"]] = docs.gather(store, r["insp_id"])
+        f = next((x for x in gathered[r["insp_id"]]["findings"] if x["id"] == r["id"]), None)
+        if f is not None:
+            f["cite"] = prof.cite(f.get("item_id"), f.get("basis"), f.get("codes"))
+            _, labels = parts.cited(f)
+            brief = parts.facts(f) + (f"（{labels}）" if labels != "—" else "")
+        else:
+            codes = prof.codes_for(json.loads(r["codes"] or "[]"))
+            brief = r["description"] + (f"（{'、'.join(codes)}）" if codes else "")
         out.append({
             "机构名称": r["inst_name"],
-            "问题简述": r["description"] + (f"（{'、'.join(codes)}）" if codes else ""),
+            "问题简述": brief,
             "涉及人数": r["people_involved"],
             "资金金额": r["amount"],
             "责任人": pic.get("name") or r["legal_rep"] or "",
@@ -58,41 +75,55 @@ def rows_from_store(store: Any, *, institution_id: str | None = None, since: str
 
 
 def write_xlsx(path: Any, rows: Sequence[dict[str, Any]], *, date: str | None = None, unit: str = "",
-               footer: dict[str, str] | None = None) -> str:
+               footer: dict[str, str] | None = None, annex: str = "附件3") -> str:
+    """The annex as the seed lays it out, print-ready (inspector.reports.xlsx_print): 整改期限 and
+    日期 as date cells, 资金金额 as an amount, the header row repeated on every page."""
     from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Border, Font, Side
+
+    from inspector.reports import xlsx_print as X
 
     wb = Workbook()
     ws = wb.active
     ws.title = "问题台账"
-    thin = Side(style="thin")
-    border = Border(left=thin, right=thin, top=thin, bottom=thin)
-    ws.append(["附件3"])
-    ws.append([TITLE])
-    ws.merge_cells(start_row=2, start_column=1, end_row=2, end_column=len(COLUMNS))
-    ws["A2"].font = Font(size=16, bold=True)
-    ws["A2"].alignment = Alignment(horizontal="center")
-    ws.append([f"日期：{date or _dt.date.today().isoformat()}"])
-    ws.append([f"单位（机构）：{unit}"])
-    ws.append(list(COLUMNS))
-    head_row = ws.max_row
-    for n, r in enumerate(rows, 1):
-        ws.append([n] + [r.get(c) if r.get(c) is not None else "" for c in COLUMNS[1:]])
-    for row in ws.iter_rows(min_row=head_row, max_row=ws.max_row, max_col=len(COLUMNS)):
-        for c in row:
-            c.border = border
-            c.alignment = Alignment(wrap_text=True, vertical="center")
-    for c in ws[head_row]:
-        c.font = Font(bold=True)
-        c.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-    for col, w in zip("ABCDEFGHIJ", (6, 24, 40, 9, 11, 10, 30, 12, 12, 20)):
-        ws.column_dimensions[col].width = w
-    ws.append([])
+    n = len(COLUMNS)
+    X.line(ws, 1, annex, n, size=11)
+    X.line(ws, 2, TITLE, n, size=16, bold=True, horizontal="center")
+    ws.cell(3, 1, "日期：").alignment = X.align("left")
+    X.set_date(ws.cell(3, 2), date or _dt.date.today().isoformat())
+    ws.cell(3, 2).alignment = X.align("left")
+    X.line(ws, 4, f"单位（机构）：{unit}", n)
+    head = 5
+    for j, c in enumerate(COLUMNS, 1):
+        cell = ws.cell(head, j, c)
+        cell.font = X.font(bold=True)
+        cell.alignment = X.align("center")
+    centred = {"序号", "涉及人数", "整改期限", "整改结果", "责任人"}
+    for i, r in enumerate(rows, 1):
+        row = head + i
+        X.set_count(ws.cell(row, 1), i)
+        ws.cell(row, 1).alignment = X.align("center")
+        for j, c in enumerate(COLUMNS[1:], 2):
+            v = r.get(c)
+            cell = ws.cell(row, j)
+            if c == "资金金额":
+                X.set_money(cell, v)
+            elif c == "整改期限":
+                X.set_date(cell, v)
+            elif c == "涉及人数":
+                X.set_count(cell, v if v is not None else "")
+            else:
+                cell.value = "" if v is None else v
+            cell.alignment = X.align("right" if c == "资金金额" else "center" if c in centred else "left")
+    for row in ws.iter_rows(min_row=head, max_row=ws.max_row, max_col=n):
+        for cell in row:
+            cell.border = X.border()
+    X.set_widths(ws, (7.5, 22, 38, 9, 13, 9, 26, 15, 12, 17))
+    # the seed's signature lines, each over a third of the width so no name is hidden
     f = footer or {}
-    ws.append([f"{k}：{f.get(k, '')}" for k in FOOTER])
-    ws.print_options.horizontalCentered = True
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    last = ws.max_row + 2
+    for k, (a, b) in zip(FOOTER, ((1, 3), (4, 7), (8, 10))):
+        X.line(ws, last, f"{k}：{f.get(k, '')}", b, first_col=a)
+    X.finish(ws, landscape=True, title_rows=(head, head))
     wb.save(str(path))
     return str(path)
 
@@ -100,8 +131,14 @@ def write_xlsx(path: Any, rows: Sequence[dict[str, Any]], *, date: str | None = 
 _LEDGER_ALIGN = {"涉及人数": "cell9c", "资金金额": "cell9r", "整改期限": "cell9c", "整改结果": "cell9c"}
 
 
+DRAFT_NOTE = "草稿：本机生成，未经总部编号与签章，不作为正式台账"
+
+
 def build_pdf(rows: Sequence[dict[str, Any]], *, date: str | None = None, unit: str = "",
-              footer: dict[str, str] | None = None) -> bytes:
+              footer: dict[str, str] | None = None, annex: str = "附件3", number: str | None = None) -> bytes:
+    """The ledger as a PDF. Only HQ issues it (``number`` given; HQ then signs it,
+    inspector/hq/ledger_issue.py); without a number it is a draft and says so on every page."""
+    draft = number is None
     fonts()
     page_w = landscape(A4)[0] - 2 * MARGIN_X
     # 9 pt cells; dates, amounts and phone numbers fit on one line (WQY's digits are wide)
@@ -128,9 +165,11 @@ def build_pdf(rows: Sequence[dict[str, Any]], *, date: str | None = None, unit: 
     meta.setStyle(grid_style([("GRID", (0, 0), (-1, -1), 0, (1, 1, 1))]))
     foot = Table([[P(f"{k}：{f.get(k, '')}", "body") for k in FOOTER]], colWidths=[page_w / 3] * 3)
     foot.setStyle(grid_style([("GRID", (0, 0), (-1, -1), 0, (1, 1, 1))]))
-    story = [P("附件3", "body"), P(TITLE, "title"), meta, Spacer(1, 2 * mm), t, Spacer(1, 5 * mm), foot]
+    story = [P(annex, "body"), P(TITLE + ("（草稿）" if draft else ""), "title")]
+    story.append(P(DRAFT_NOTE if draft else number, "number"))
+    story += [meta, Spacer(1, 2 * mm), t, Spacer(1, 5 * mm), foot]
     buf = io.BytesIO()
     doc = SimpleDocTemplate(buf, pagesize=landscape(A4), leftMargin=MARGIN_X, rightMargin=MARGIN_X,
                             topMargin=18 * mm, bottomMargin=18 * mm, title=TITLE, creator="inspector", invariant=1)
-    doc.build(story, canvasmaker=_numbered_canvas(Page(title=TITLE)))
+    doc.build(story, canvasmaker=_numbered_canvas(Page(title=TITLE + ("（草稿）" if draft else ""), number=number)))
     return buf.getvalue()

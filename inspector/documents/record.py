@@ -1,38 +1,67 @@
-"""现场检查笔录 (on-site record): every field of DOMAIN.md §7, facts item by item in
-neutral wording, the findings with their photo evidence, signatures, appendix."""
+"""现场检查笔录 (on-site record): the legal basis of the inspection, who inspected whom and when
+(China Standard Time), credentials shown, the 回避 question and the unit's answer, every checklist
+item with its answer verbatim (未答 / 不适用 with the reason, never dropped), the findings with their
+sources, the party's confirmation in the profile's wording, signature boxes of the party and both
+inspectors on EVERY page, and a seal box for the inspected unit."""
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Spacer, Table
 
 from inspector.documents import parts
-from inspector.documents.common import CONTENT_W, P, Page, build as _build, checkbox, field_table, fmt_dt, grid_style, \
-    head, signature_table
+from inspector.documents.common import CONTENT_W, H2, P, Page, SignBox, build as _build, checkbox, field_table, fmt_dt, \
+    grid_style, head, no_widows, signature_table
 
 
 def _facts(rec: dict[str, Any]) -> list[Flowable]:
-    out: list[Flowable] = [P("二、检查情况（逐项记录）", "h2")]
+    out: list[Flowable] = H2("三、检查情况（逐项记录）")
     for cl in rec["checklists"]:
-        out.append(P(f"《{cl['title']}》", "body"))
-        rows = [[P("序号", "cellc"), P("检查事项", "cellc"), P("结论", "cellc"), P("检查情况", "cellc")]]
-        for n, it in enumerate(cl["items"], 1):
-            detail = it.get("reason") or ""
+        # the checklist's title and basis head the table (repeated on every page with the column heads)
+        rows = [[P(f"《{cl['title']}》　依据：{cl.get('basis') or '—'}", "cell"), "", "", ""],
+                [P("序号", "cellc"), P("检查事项及依据", "cellc"), P("结论", "cellc"), P("答复及检查情况", "cellc")]]
+        for it in cl["items"]:
+            status = it["status"]
+            concl = "—" if it.get("type") == "text" and status == "pass" else parts.STATUS_TEXT.get(status, status)
+            detail: list[str] = []
+            more: list[str] = []
+            if status == "unanswered":
+                detail.append(f"未答：{it.get('reason') or '未记录答复'}")
+            elif status == "na":
+                detail.append(it.get("reason") if it.get("reason") not in (None, "", "不适用") else "不适用")
+            else:
+                if it.get("answer") and it.get("type") == "table":
+                    # one table line per row: a tall row cannot break across pages
+                    lines = re.split(r"；(?=\d+\. )", it["answer"])
+                    detail.append(f"答复：{lines[0]}")
+                    more = lines[1:]
+                elif it.get("answer"):
+                    detail.append(f"答复：{it['answer']}")
+                r = it.get("reason") or ""
+                if status == "fail" and r and not r.startswith(parts._NEGATED) and r != it.get("answer"):
+                    detail.append(r)
             if it.get("note"):
-                detail = f"{detail}；{it['note']}" if detail else it["note"]
-            rows.append([P(str(n), "cellc"), P(f"{it['item_id']} {it['text']}", "cell"),
-                         P(parts.STATUS_TEXT.get(it["status"], it["status"]), "cellc"), P(detail, "cell")])
-        if len(rows) == 1:
+                detail.append(f"检查人员记录：{it['note']}")
+            basis = it.get("provision")
+            rows.append([P(str(it.get("no", "")), "cellc"),
+                         [P(it["text"], "cell"), *([P(f"依据：{basis}", "small")] if basis else [])],
+                         P(concl, "cellc"), [P(d, "cell") for d in detail] or [P("—", "cell")]])
+            for line in more:
+                rows.append(["", P("（续）", "small"), "", P(line, "cell")])
+        if len(rows) == 2:
             rows.append([P("—", "cellc"), P("（未记录检查事项）", "cell"), "", ""])
-        t = Table(rows, colWidths=[12 * mm, 77 * mm, 16 * mm, CONTENT_W - 105 * mm], repeatRows=1)
-        t.setStyle(grid_style([("VALIGN", (0, 0), (-1, -1), "TOP")]))
+        t = Table(rows, colWidths=[12 * mm, 69 * mm, 15 * mm, CONTENT_W - 96 * mm], repeatRows=2)
+        t.setStyle(grid_style([("VALIGN", (0, 0), (-1, -1), "TOP"), ("SPAN", (0, 0), (-1, 0)),
+                               ("BACKGROUND", (0, 0), (-1, 0), (0.94, 0.94, 0.94)),
+                               *no_widows(len(rows), header=2)[-1:]]))
         out += [t, Spacer(1, 3 * mm)]
     return out
 
 
 def _findings(rec: dict[str, Any], photos: list[dict[str, Any]]) -> list[Flowable]:
-    out: list[Flowable] = [P("三、发现的问题", "h2")]
+    out: list[Flowable] = H2("四、发现的问题")
     if not rec["findings"]:
         return out + [P("本次检查未发现问题。", "indent")]
     by_f: dict[int, list[int]] = {}
@@ -40,23 +69,24 @@ def _findings(rec: dict[str, Any], photos: list[dict[str, Any]]) -> list[Flowabl
         if p.get("finding_no"):
             by_f.setdefault(p["finding_no"], []).append(p["no"])
     for n, f in enumerate(rec["findings"], 1):
-        bits = [f"{n}. {f['description']}"]
-        extra = []
-        if f.get("people_involved"):
-            extra.append(f"涉及人数 {f['people_involved']} 人")
-        if f.get("amount"):
-            extra.append(f"涉及资金 {f['amount']:.2f} 元")
-        if f.get("codes"):
-            extra.append("失信行为代码 " + "、".join(f["codes"]))
+        provision, labels = parts.cited(f)
+        extra = parts.numbers(f)
+        cat = "失信行为代码" if (rec.get("profile") or {}).get("id") and f.get("cite", {}).get("labels") and \
+            not f.get("cite", {}).get("category") else "问题类别"
+        if labels != "—":
+            extra.append(f"{cat}：{labels}")
+        extra.append(f"依据：{provision}")
         ev = by_f.get(n)
-        extra.append("证据：照片 " + "、".join(map(str, ev)) if ev else "证据：现场检查记录")
-        bits.append("（" + "；".join(extra) + "）")
-        out.append(P("".join(bits), "body"))
+        extra.append(("证据：照片 " + "、".join(map(str, ev)) + "；" if ev else "证据：") + parts._where(f))
+        out.append(P(f"{n}. {parts.facts(f)}", "body"))
+        out.append(P("（" + "；".join(extra) + "）", "small"))
     return out
 
 
 def build(rec: dict[str, Any], *, qr_url: str | None, images: parts.Images) -> bytes:
-    insp, inst = rec["inspection"], rec["institution"]
+    insp, inst, cfg = rec["inspection"], rec["institution"], rec["settings"]
+    prof = rec.get("profile") or {}
+    law, wording = prof.get("law", {}), prof.get("wording", {})
     pic = insp.get("person_in_charge") or {}
     photos = parts.photo_index(rec)
     task = rec.get("task")
@@ -66,37 +96,55 @@ def build(rec: dict[str, Any], *, qr_url: str | None, images: parts.Images) -> b
     else:
         source = "临时检查（无摇号任务）"
     recorder = rec.get("recorder") or (rec["inspectors"][0] if rec["inspectors"] else None)
+    id_no = pic.get("id_no")
     rows = parts.institution_rows(inst) + [
-        ["现场负责人", pic.get("name") or "—", "职务", pic.get("position") or "—"],
-        ["联系电话", pic.get("phone") or inst.get("phone") or "—", "记录人", recorder["name"] if recorder else "—"],
+        ["现场负责人", pic.get("name") or "—", "职务（身份）", pic.get("position") or "—"],
+        ["身份证件号码", parts.mask_id(id_no) if id_no else "未记录", "联系电话", pic.get("phone") or inst.get("phone") or "—"],
         ["检查地点", insp.get("place") or inst.get("address") or "—", None, None],
-        ["检查时间", f"{fmt_dt(insp.get('started_at'))} 至 {fmt_dt(insp.get('ended_at'))}", None, None],
+        ["检查时间", f"{fmt_dt(insp.get('started_at'))} 至 {fmt_dt(insp.get('ended_at'))}（北京时间）", None, None],
         ["检查人员", parts.inspector_line(rec), None, None],
-        ["任务来源", source, None, None],
-        ["检查依据", "；".join(f"《{c['title']}》（{c['id']}）" for c in rec["checklists"]) or "—", None, None],
+        ["记录人", recorder["name"] if recorder else "—", "任务来源", source],
+        ["检查依据", law.get("inspection_basis") or "—", None, None],
     ]
-    story: list[Flowable] = head(rec["title"], rec["number"], qr_url, rec["settings"]["agency_name"])
+    story: list[Flowable] = head(rec["title"], rec["number"], qr_url, cfg["agency_name"])
     story += [field_table(rows, parts.WIDTHS4), Spacer(1, 3 * mm)]
-    story.append(P("一、告知事项", "h2"))
-    story.append(P(f"{checkbox(insp.get('ids_shown'))} 检查人员已向被检查单位出示执法证件，表明身份。", "indent"))
-    story.append(P(f"{checkbox(insp.get('rights_explained'))} 已告知被检查单位依法享有陈述、申辩的权利；"
-                   "检查人员与被检查单位有直接利害关系的，被检查单位有权申请回避。", "indent"))
+    story += H2("一、告知事项")
+    story.append(P(f"{checkbox(insp.get('ids_shown'))} {wording.get('ids_shown', '检查人员已出示执法证件，表明身份。')}"
+                   f"（{law.get('inspection_basis', '')}）", "indent"))
+    story.append(P(f"{checkbox(insp.get('rights_explained'))} {wording.get('rights', '')}", "indent"))
+    story += H2("二、回避")
+    recusal = (pic.get("recusal") or "").strip()
+    story.append(P(f"问：{wording.get('recusal_question', '你单位是否申请检查人员回避？')}", "indent"))
+    story.append(P(f"答：{recusal}" if recusal else "答：未答（未记录被检查单位的答复）", "indent"))
+    story.append(P(f"（依据：{law.get('recusal_basis', '')}）", "small"))
     story += _facts(rec)
     story += _findings(rec, photos)
     if photos:
-        story += [P("四、照片证据清单", "h2"), parts.photo_list_table(rec, photos)]
-    # institution's statement and signatures
+        story += [*H2("五、照片证据清单"), parts.photo_list_table(rec, photos)]
+    # the party's confirmation (the profile's wording, typed, then signed), seal, inspectors
     s = rec.get("signatures", {}).get("person_in_charge") or {}
-    story.append(P("五、被检查单位意见", "h2"))
+    # the heading, the confirmation, the signatures, the seal box and the agency's closing: one page
+    opinion: list[Flowable] = [P("六、被检查单位意见", "h2")]
     if s.get("refused"):
-        story.append(P(f"被检查单位负责人拒绝签名，原因：{s.get('refusal_reason')}。由见证人在场见证。", "indent"))
+        opinion.append(P(f"被检查单位负责人拒绝签名，原因：{s.get('refusal_reason')}。由见证人在场见证。", "indent"))
     else:
-        story.append(P("以上记录属实。", "indent"))
-    boxes = [parts.sig_box(rec, images, "person_in_charge", "被检查单位负责人签名", pic.get("name"))]
-    boxes.append(parts.sig_box(rec, images, "witness", "见证人签名（被检查单位拒绝签名时）"))
-    story += [Spacer(1, 2 * mm), parts.keep(signature_table(boxes), Spacer(1, 3 * mm),
-                                            signature_table(parts.inspector_boxes(rec, images)))]
-    story += parts.closing(rec, insp.get("ended_at") or insp.get("started_at"))
+        opinion.append(P(f"{wording.get('party_confirmation', '以上笔录我已看过，与事实相符。')}", "indent"))
+    label = f"被检查单位负责人签名（{pic.get('position') or '职务未记录'}）"
+    boxes = [parts.sig_box(rec, images, "person_in_charge", label, pic.get("name")),
+             parts.sig_box(rec, images, "witness", "见证人签名（被检查单位拒绝签名时）")]
+    seal = parts.seal_box("被检查单位（盖章）")
+    sign_row = Table([[signature_table(boxes[:1], cols=1), seal]], colWidths=[CONTENT_W - 64 * mm, 64 * mm])
+    sign_row.setStyle(grid_style([("GRID", (0, 0), (-1, -1), 0, (1, 1, 1)), ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                                  ("LEFTPADDING", (0, 0), (-1, -1), 0), ("RIGHTPADDING", (0, 0), (-1, -1), 0)]))
+    story += [parts.keep(*opinion, Spacer(1, 2 * mm), sign_row, Spacer(1, 2 * mm),
+                         signature_table(boxes[1:], cols=1), Spacer(1, 3 * mm),
+                         signature_table(parts.inspector_boxes(rec, images)),
+                         *parts.closing_block(rec, insp.get("ended_at") or insp.get("started_at")))]
     story += parts.photo_appendix(rec, photos, images)
-    page = Page(title=f"{rec['title']}｜{inst.get('name')}", number=rec["number"])
-    return _build(story, page, author=rec["settings"]["agency_name"], subject=rec["number"] or "")
+    # every page carries the party's and both inspectors' signatures
+    strip = [SignBox("被检查单位负责人（每页签名）", pic.get("name"), images.signature("person_in_charge"),
+                     "拒绝签名" if s.get("refused") else None)]
+    for i, ins in enumerate(rec["inspectors"][:2], 1):
+        strip.append(SignBox(f"检查人员（{i}）", ins["name"] if ins else None, images.signature(f"inspector{i}")))
+    page = Page(title=f"{rec['title']}｜{inst.get('name')}", number=rec["number"], strip=strip)
+    return _build(story, page, author=cfg["agency_name"], subject=rec["number"] or "")

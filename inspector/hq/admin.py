@@ -21,13 +21,23 @@ from inspector.util import dumps, new_id, now_iso
 
 
 def init_home(home: str | Path, *, db_url: str | None = None, admin_user: str = "admin",
-              admin_password: str | None = None, agency: str | None = None) -> dict[str, Any]:
-    """Create HQ's data folder, its CA, the schema and an admin account (password returned once)."""
+              admin_password: str | None = None, agency: str | None = None,
+              profile: str | None = None) -> dict[str, Any]:
+    """Create HQ's data folder, its CA, the schema and an admin account (password returned once).
+    With ``profile`` (a shipped jurisdiction profile), the agency's name and the 文号 prefixes come
+    from it, and HQ publishes it to every laptop it enrols."""
     from argon2 import PasswordHasher
 
     from inspector.pki import CA
 
-    cfg = HQConfig.load(home, db_url=db_url, agency=agency)
+    extra: dict[str, Any] = {}
+    if profile:
+        from inspector import profiles
+
+        prof = profiles.load(profile)
+        extra = {"profile": prof.id, "doc_prefixes": dict(prof.numbers)}
+        agency = agency or prof.agency["name"]
+    cfg = HQConfig.load(home, db_url=db_url, agency=agency, **extra)
     cfg.save()
     ca_new = not (cfg.ca_dir / "ca.cert.pem").exists()
     ca = CA.load_or_create(cfg.ca_dir, f"{cfg.agency} 总部证书机构", org=cfg.agency)

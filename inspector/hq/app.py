@@ -4,9 +4,7 @@
 """
 from __future__ import annotations
 
-import asyncio
-import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from inspector import __version__
 from inspector.hq import db as D
 from inspector.hq.blobs import HQBlobs
+from inspector.hq.blobs import gc as blobs_gc
 from inspector.hq.config import HQConfig
 from inspector.hq.errors import HQError
 
@@ -29,11 +28,7 @@ class HQState:
 
     cfg: HQConfig
     engine: Engine
-    blobs: HQBlobs
-    locks: dict[str, asyncio.Lock] = field(default_factory=dict)
-
-    def blob_lock(self, sha: str) -> asyncio.Lock:
-        return self.locks.setdefault(sha, asyncio.Lock())
+    blobs: HQBlobs  # uploads are coordinated in the database (inspector.hq.blobs), not in this process
 
 
 class BodyLimit:
@@ -95,6 +90,7 @@ def create_app(config: HQConfig | str | Path | None = None, *, engine: Engine | 
     app = FastAPI(title="inspector HQ", version=__version__,
                   description="总部服务：设备登记、推送与拉取同步、文件上传、公开验证。")
     app.state.hq = HQState(cfg, engine, HQBlobs(cfg.blob_dir))
+    blobs_gc(engine, app.state.hq.blobs, cfg)  # abandoned uploads of earlier runs
 
     @app.exception_handler(HQError)
     async def _hq_error(_req: Request, e: HQError) -> JSONResponse:
@@ -102,8 +98,10 @@ def create_app(config: HQConfig | str | Path | None = None, *, engine: Engine | 
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_req: Request, e: RequestValidationError) -> JSONResponse:
-        return JSONResponse(status_code=422, content={"error": "请求参数无效", "code": "bad_request",
-                                                      "problems": json.loads(json.dumps(e.errors(), default=str))})
+        from inspector.hq.schemas import validation_problems  # names each field in Chinese, drops the input
+
+        message, problems = validation_problems(e.errors())
+        return JSONResponse(status_code=422, content={"error": message, "code": "bad_request", "problems": problems})
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_req: Request, e: StarletteHTTPException) -> JSONResponse:
@@ -111,15 +109,25 @@ def create_app(config: HQConfig | str | Path | None = None, *, engine: Engine | 
         return JSONResponse(status_code=e.status_code, content={"error": zh, "code": f"http_{e.status_code}"},
                             headers=getattr(e, "headers", None))
 
-    from inspector.hq import routes_blobs, routes_public, routes_sync
+    from inspector.hq import routes_blobs, routes_pki, routes_public, routes_sync
 
     app.include_router(routes_public.router)
+    app.include_router(routes_pki.router)  # CA certificate, CRL, RFC 3161 TSA
     app.include_router(routes_sync.router)
     app.include_router(routes_blobs.router)
     from inspector.hq.console import mount  # web console (staff pages + public /v/ verification)
 
     mount(app, cfg)
     app.add_middleware(BodyLimit, max_body=cfg.max_body)
+    from inspector.hq.headers import SecurityHeaders, check_settings
+    from inspector.hq.throttle import CodeThrottle
+
+    check_settings(cfg)  # a bad cookie_secure stops HQ at start, not at its first request
+    app.add_middleware(CodeThrottle, cfg=cfg)  # enrolment/certify codes: refused before the body is read
+    app.add_middleware(SecurityHeaders, cfg=cfg)  # every answer gets CSP & co., 413/429 too
+    from inspector.hq.requestlog import RequestLog
+
+    app.add_middleware(RequestLog)  # outermost: one line per request, with its id
     return app
 
 

@@ -16,6 +16,8 @@ from inspector.hq.service import Device
 PUBLIC_PATHS: set[str] = {
     "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc",
     "/api/v1/health", "/api/v1/enrol", "/api/v1/verify/{doc_id}", "/api/v1/verify",
+    # what relying parties need to check a signature long after (RFC 5280 AIA/CRL, RFC 3161)
+    "/ca/ca.der", "/ca/crl.der", "/api/v1/tsa",
 }
 
 

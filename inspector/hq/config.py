@@ -26,6 +26,7 @@ class HQConfig:
     home: Path
     db_url: str | None = None            # None: SQLite file hq.db in home
     agency: str = "人力资源和社会保障局"
+    profile: str = ""                    # profile HQ publishes: a shipped name (forms/profiles/) or NAME.toml in home
     doc_prefixes: dict = field(default_factory=lambda: dict(DEFAULT_PREFIXES))  # kind -> 文号 prefix
     doc_block_size: int = 1000           # document numbers handed to each device per year
     token_days: int = 365                # device tokens expire
@@ -33,11 +34,40 @@ class HQConfig:
     max_body: int = 8 * 1024 * 1024      # request size limit (bytes)
     chunk_size: int = 1024 * 1024        # blob chunk a client sends (a broken upload re-sends at most one)
     page_size: int = 500                 # changes per pull page
+    partial_quota: int = 2 * 1024 ** 3   # per device: bytes its unfinished uploads may declare in total
+    partial_max: int = 100               # per device: unfinished uploads at once
+    partial_hours: int = 24              # an unfinished upload untouched this long is removed
+    doc_blocks_per_year: int = 5         # per device, prefix and year (the enrolment block included)
+    # addresses of reverse proxies whose X-Forwarded-For/-Proto HQ believes (e.g. ["127.0.0.1"] behind
+    # nginx on the same host); empty: nobody's, the client address and scheme are the connection's own
+    trusted_proxies: list = field(default_factory=list)
+    # console logins and enrolment/certify codes (inspector/hq/throttle.py): backoff_after failures
+    # cost no wait, each further one a wait doubling from backoff_base_seconds up to
+    # backoff_max_seconds before the next attempt; a lockout after
+    # login_lock_after wrong passwords on one account or addr_lock_after failures from one client
+    # address, for lock_seconds (or until an admin lifts it)
+    backoff_after: int = 3
+    backoff_base_seconds: float = 1.0
+    backoff_max_seconds: float = 60.0
+    login_lock_after: int = 10
+    addr_lock_after: int = 30
+    lock_seconds: int = 900
+    refusal_hold_seconds: float = 1.0    # a throttled attempt's 429 is held this long (a flood slows itself)
+    argon2_workers: int = 1              # password checks at once per HQ process (each on one core)
+    cookie_secure: str = "auto"          # session cookie Secure: "auto" (when reached over HTTPS), "always", "never"
+    hsts_seconds: int = 365 * 24 * 3600  # Strict-Transport-Security max-age, sent only over HTTPS
+    # the address laptops and validators reach HQ at: certificates name its /ca/ca.der (AIA) and
+    # /ca/crl.der (CRL distribution point); empty: the serve address (http://HOST:PORT)
+    public_url: str = ""
     extra: dict = field(default_factory=dict)
 
     @property
     def url(self) -> str:
         return normalise_db_url(self.db_url) if self.db_url else f"sqlite:///{self.home / 'hq.db'}"
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or os.environ.get("INSPECTOR_HQ_SERVE_URL") or "http://127.0.0.1:8750").rstrip("/")
 
     @property
     def blob_dir(self) -> Path:

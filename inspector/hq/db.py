@@ -150,6 +150,31 @@ doc_blocks = sa.Table(
     _c("last", sa.Integer, nullable=False), _c("device_id", nullable=False), _c("created_at", nullable=False),
     sa.UniqueConstraint("agency", "year", "first", name="hq_doc_blocks_uq"),
 )
+# how far a device has used each of its blocks (what it reported, or what HQ's documents show)
+doc_block_usage = sa.Table(
+    "doc_block_usage", metadata,
+    _c("block_id", BigId, primary_key=True), _c("used_through", sa.Integer, nullable=False),
+    _c("updated_at", nullable=False),
+)
+# numbers of a series that will never be printed: returned (unused tail of a retired device's
+# block) or voided (taken and then cancelled); ranges first..last, both ends included
+doc_number_marks = sa.Table(
+    "doc_number_marks", metadata,
+    _c("id", BigId, primary_key=True, autoincrement=True), _c("agency", nullable=False),
+    _c("year", sa.Integer, nullable=False), _c("first", sa.Integer, nullable=False),
+    _c("last", sa.Integer, nullable=False), _c("status", nullable=False), _c("device_id"), _c("reason"),
+    _c("at", nullable=False),
+    sa.Index("hq_doc_number_marks_series", "agency", "year"),
+)
+# unfinished blob uploads: one per (blob, device), the truth about how many bytes its partial file
+# holds; taken under a row/advisory lock so several HQ processes never append to the same file
+uploads = sa.Table(
+    "uploads", metadata,
+    _c("sha256", primary_key=True), _c("device_id", primary_key=True),
+    _c("total", sa.BigInteger, nullable=False), _c("received", sa.BigInteger, nullable=False),
+    _c("started_at", sa.Float, nullable=False), _c("updated_at", sa.Float, nullable=False),
+    sa.Index("hq_uploads_updated", "updated_at"), sa.Index("hq_uploads_device", "device_id"),
+)
 applied_ops = sa.Table(
     "applied_ops", metadata,
     _c("op_id", primary_key=True), _c("device_id", nullable=False), _c("entity", nullable=False),
@@ -187,9 +212,25 @@ staff = sa.Table(
     _c("password_hash", nullable=False), _c("role", nullable=False, server_default="admin"),
     _c("created_at", nullable=False), _c("disabled_at"),
 )
+# failed guesses of console passwords and enrolment/certify codes (inspector/hq/throttle.py): here,
+# not in process memory, so every HQ worker process counts the same; times are epoch seconds
+throttle = sa.Table(
+    "throttle", metadata,
+    _c("scope", primary_key=True), _c("key", primary_key=True),
+    _c("failures", sa.Integer, nullable=False, server_default="0"), _c("last_at", sa.Float),
+    _c("next_at", sa.Float), _c("locked_until", sa.Float),
+)
 meta = sa.Table("hq_meta", metadata, _c("key", primary_key=True), _c("value"))
+# HQ's PAdES-B-LT copy of a signed document (inspector/hq/pades_lt.py): one row per document,
+# claimed by one worker at a time through ``status``; the laptop's original blob stays as it is
+document_lt = sa.Table(
+    "document_lt", metadata,
+    _c("document_id", primary_key=True), _c("source_sha", nullable=False), _c("sha256"),
+    _c("status", nullable=False), _c("claimed_at"), _c("claimed_by"),
+    _c("attempts", sa.Integer, nullable=False, server_default="0"), _c("error"), _c("timestamp_at"), _c("done_at"),
+    sa.Index("hq_document_lt_sha", "sha256"), sa.Index("hq_document_lt_status", "status"),
+)
 
-SCHEMA_VERSION = "1"
 
 
 def make_engine(url: str) -> Engine:
@@ -216,9 +257,12 @@ def make_engine(url: str) -> Engine:
 
 
 def create_schema(engine: Engine) -> None:
-    metadata.create_all(engine)
-    with write(engine) as conn:
-        upsert(conn, meta, {"key": "schema_version", "value": SCHEMA_VERSION}, ["key"])
+    """An empty database gets the schema at the newest migration; an older one is refused with a
+    message naming ``inspector-hq db upgrade`` (inspector/hq/migrations). The schema version is the
+    Alembic revision in ``alembic_version``."""
+    from inspector.hq.migrations import ensure_current
+
+    ensure_current(engine)
 
 
 def is_sqlite(conn: Connection | Engine) -> bool:

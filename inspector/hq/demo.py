@@ -29,7 +29,7 @@ def _server(cfg: Any) -> tuple[Any, threading.Thread, str]:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(create_app(cfg), host="127.0.0.1", port=port, log_level="warning",
-                                           lifespan="off"))
+                                           lifespan="off", proxy_headers=False))  # no proxy in front
     t = threading.Thread(target=server.run, daemon=True)
     t.start()
     for _ in range(1000):
@@ -66,7 +66,7 @@ def seed_hq_demo(home: str | Path, *, seed: int = 7) -> dict[str, Any]:
     home = Path(home)
     if (home / MARKER).exists():
         return {"seeded": False, "home": str(home)}
-    init_home(home, admin_password=DEMO_ADMIN_PASSWORD)
+    init_home(home, admin_password=DEMO_ADMIN_PASSWORD, profile="xinxiang")  # one coherent jurisdiction
     cfg = HQConfig.load(home)
     engine = D.make_engine(cfg.url)
     files = write_demo_directories(home / "demo-input", institutions=60, inspectors=12, roster=40, seed=seed,

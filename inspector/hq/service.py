@@ -8,20 +8,23 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import secrets
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError, ProgrammingError
 
 from inspector.hq import db as D
+from inspector.hq import ownership, schemas
 from inspector.hq.blobs import HQBlobs
 from inspector.hq.config import HQConfig
 from inspector.hq.errors import HQError
 from inspector.util import dumps, new_id, now_iso, sha256_hex
 
+log = logging.getLogger(__name__)
 GENESIS = "0" * 64
 BOOKKEEPING = {"extra", "device_id", "received_at", "superseded_by"}
 
@@ -124,7 +127,8 @@ def enrol(engine: Engine, cfg: HQConfig, code: str, public_key_pem: str, device_
             raise HQError(404, "inspector_unknown", f"执法证号 {rec.badge_no} 不在总部名录中")
         ca = CA.load(cfg.ca_dir)
         try:
-            cert = ca.issue(public_key_pem.encode(), common_name=insp.name, org=cfg.agency, serial=insp.badge_no)
+            cert = ca.issue(public_key_pem.encode(), common_name=insp.name, org=cfg.agency, serial=insp.badge_no,
+                           base_url=cfg.base_url)
         except (ValueError, TypeError) as e:
             raise HQError(422, "bad_public_key", f"公钥无法读取（应为 PEM 格式的 ECDSA 公钥）：{e}") from e
         device_id = new_id()
@@ -142,7 +146,7 @@ def enrol(engine: Engine, cfg: HQConfig, code: str, public_key_pem: str, device_
         blocks = [allocate_block(conn, cfg, device_id, now.year, p) for p in dict.fromkeys(cfg.doc_prefixes.values())]
     return {"device_id": device_id, "token": f"{device_id}.{secret}", "inspector": join_row(D.inspectors, insp),
             "cert_pem": cert.decode(), "ca_pem": ca.cert_pem.decode(), "doc_blocks": blocks,
-            "hq": {"agency": cfg.agency, "doc_prefixes": cfg.doc_prefixes}}
+            "hq": {"agency": cfg.agency, "doc_prefixes": cfg.doc_prefixes, "profile": published_profile(cfg)}}
 
 
 def _enrol_again(conn: Connection, cfg: HQConfig, rec: Any, public_key_pem: str, qr_key_pem: str | None,
@@ -166,7 +170,28 @@ def _enrol_again(conn: Connection, cfg: HQConfig, rec: Any, public_key_pem: str,
         sa.select(D.doc_blocks).where(D.doc_blocks.c.device_id == dev.id).order_by(D.doc_blocks.c.id))]
     return {"device_id": dev.id, "token": f"{dev.id}.{secret}", "inspector": join_row(D.inspectors, insp),
             "cert_pem": dev.cert_pem, "ca_pem": CA.load(cfg.ca_dir).cert_pem.decode(), "doc_blocks": blocks,
-            "hq": {"agency": cfg.agency, "doc_prefixes": cfg.doc_prefixes}, "repeated": True}
+            "hq": {"agency": cfg.agency, "doc_prefixes": cfg.doc_prefixes, "profile": published_profile(cfg)},
+            "repeated": True}
+
+
+def published_profile(cfg: HQConfig, *, text: bool = True) -> dict[str, Any] | None:
+    """The jurisdiction profile HQ publishes ({id, version[, text]}), or None when it names none."""
+    if not cfg.profile:
+        return None
+    from inspector import profiles
+
+    if cfg.profile.endswith(".toml"):  # the bureau's own edition, kept in HQ's data folder
+        path = cfg.home / cfg.profile
+        try:
+            prof = profiles.parse_profile(path.read_text(encoding="utf-8"), str(path))
+        except OSError as e:
+            raise HQError(500, "profile_unreadable", f"总部地区档案 {path} 无法读取：{e}") from e
+    else:
+        prof = profiles.load(cfg.profile)
+    out: dict[str, Any] = {"id": prof.id, "version": prof.version}
+    if text:
+        out["text"] = prof.source_text
+    return out
 
 
 CERTIFIED = "certified:"   # hq_meta key prefix + code hash -> what certify issued with that code
@@ -206,7 +231,8 @@ def certify(engine: Engine, cfg: HQConfig, device: Device, code: str, badge_no: 
             raise HQError(404, "inspector_unknown", f"执法证号 {badge_no} 不在总部名录中")
         ca = CA.load(cfg.ca_dir)
         try:
-            cert = ca.issue(public_key_pem.encode(), common_name=insp.name, org=cfg.agency, serial=insp.badge_no)
+            cert = ca.issue(public_key_pem.encode(), common_name=insp.name, org=cfg.agency, serial=insp.badge_no,
+                           base_url=cfg.base_url)
         except (ValueError, TypeError, AttributeError) as e:
             raise HQError(422, "bad_public_key", f"公钥无法读取（应为 PEM 格式的 ECDSA 公钥）：{e}") from e
         res = conn.execute(D.enrol_codes.update().where(D.enrol_codes.c.code_hash == h,
@@ -223,10 +249,17 @@ def certify(engine: Engine, cfg: HQConfig, device: Device, code: str, badge_no: 
 
 
 def allocate_block(conn: Connection, cfg: HQConfig, device_id: str, year: int, prefix: str) -> dict[str, Any]:
-    """The next free range of document numbers for (prefix, year); ranges never overlap."""
+    """The next free range of document numbers for (prefix, year); ranges never overlap. At most
+    ``cfg.doc_blocks_per_year`` blocks per device, prefix and year (``numbers.request_blocks``
+    decides whether a device needs one at all)."""
     if prefix not in cfg.doc_prefixes.values():
         raise HQError(422, "bad_prefix", f"总部没有文号前缀 {prefix!r}")
     D.lock_changes(conn)  # one allocator at a time on PostgreSQL (SQLite is serial anyway)
+    have = conn.execute(sa.select(sa.func.count()).select_from(D.doc_blocks).where(
+        D.doc_blocks.c.agency == prefix, D.doc_blocks.c.year == year, D.doc_blocks.c.device_id == device_id)).scalar()
+    if (have or 0) >= cfg.doc_blocks_per_year:
+        raise HQError(429, "doc_block_cap", f"{prefix}〔{year}〕本设备已领取 {have} 个号段，达到每年上限"
+                                            f" {cfg.doc_blocks_per_year} 个；请联系总部管理员")
     top = conn.execute(sa.select(sa.func.max(D.doc_blocks.c.last)).where(
         D.doc_blocks.c.agency == prefix, D.doc_blocks.c.year == year)).scalar() or 0
     first, last = top + 1, top + cfg.doc_block_size
@@ -282,7 +315,16 @@ def list_devices(engine: Engine) -> list[dict[str, Any]]:
              "co_inspectors": [b for b in dict.fromkeys(co.get(r.id, [])) if b != r.badge_no]} for r in rows]
 
 
-def revoke_device(engine: Engine, device_id: str) -> None:
+def revoke_device(engine: Engine, device_id: str, reason: str = "设备吊销") -> list[dict[str, Any]]:
+    """Revoke at once; the unused tail of its number blocks is recorded as returned (returned here)."""
+    from inspector.hq import numbers, pades_lt
+
+    _revoke(engine, device_id)
+    pades_lt.mark_crl_stale(engine)  # the CRL HQ publishes lists the device's certificates at once
+    return numbers.return_unused(engine, device_id, reason)
+
+
+def _revoke(engine: Engine, device_id: str) -> None:
     with D.write(engine) as conn:
         res = conn.execute(D.devices.update().where(D.devices.c.id == device_id, D.devices.c.revoked_at.is_(None))
                            .values(revoked_at=now_iso()))
@@ -297,7 +339,9 @@ class _Retry(Exception):
     """An op failed in the fast pass: redo the request with one savepoint per op."""
 
 
-REFUSED = (IntegrityError, ValueError, TypeError, KeyError)
+# what the database (or a row's conversion) may refuse for one op's data; the op is then answered
+# "rejected" on its own. DataError/ProgrammingError: psycopg on a NUL, a wrong type, a number out of range
+REFUSED = (IntegrityError, DataError, ProgrammingError, ValueError, TypeError, KeyError)
 
 
 def push(engine: Engine, blobs: HQBlobs, device: Device, body: dict[str, Any]) -> dict[str, Any]:
@@ -315,6 +359,7 @@ def push(engine: Engine, blobs: HQBlobs, device: Device, body: dict[str, Any]) -
                 if not D.is_sqlite(conn):  # one push per device at a time
                     conn.execute(sa.select(D.devices.c.id).where(D.devices.c.id == device.id).with_for_update())
                 audit = check_audit(conn, device.id, body.get("audit") or {})
+                who = ownership.principal(conn, device.id, device.inspector_id, device.badge_no)
                 ids = [o["op_id"] for o in ops if isinstance(o, dict) and isinstance(o.get("op_id"), str)]
                 done: dict[str, str] = {}
                 for i in range(0, len(ids), 500):
@@ -323,8 +368,8 @@ def push(engine: Engine, blobs: HQBlobs, device: Device, body: dict[str, Any]) -
                         .where(D.applied_ops.c.op_id.in_(ids[i:i + 500])))})
                 applied: list[dict[str, Any]] = []
                 fresh = _new_inspections(conn, ops)
-                bulk = {} if careful else _bulk_new_inspections(conn, blobs, device, ops, done, applied, fresh)
-                results = [bulk.get(i) or _one_op(conn, blobs, device, op, done, applied, careful, fresh)
+                bulk = {} if careful else _bulk_new_inspections(conn, blobs, device, who, ops, done, applied, fresh)
+                results = [bulk.get(i) or _one_op(conn, blobs, device, who, op, done, applied, careful, fresh)
                            for i, op in enumerate(ops)]
                 if applied:
                     conn.execute(D.applied_ops.insert(), applied)
@@ -346,8 +391,9 @@ def _new_inspections(conn: Connection, ops: list[Any]) -> set[str]:
     return set(ids) - have
 
 
-def _bulk_new_inspections(conn: Connection, blobs: HQBlobs, device: Device, ops: list[Any], done: dict[str, str],
-                          applied: list[dict[str, Any]], fresh: set[str]) -> dict[int, dict[str, Any]]:
+def _bulk_new_inspections(conn: Connection, blobs: HQBlobs, device: Device, who: ownership.Principal,
+                          ops: list[Any], done: dict[str, str], applied: list[dict[str, Any]],
+                          fresh: set[str]) -> dict[int, dict[str, Any]]:
     """First sync of new inspections (the bulk of ingest): insert them, their answers, findings and
     children with one executemany per table for the whole request instead of a few statements per
     op — on PostgreSQL each statement is a round trip. Only plain cases: an inspection HQ has never
@@ -367,6 +413,12 @@ def _bulk_new_inspections(conn: Connection, blobs: HQBlobs, device: Device, ops:
         if not isinstance(row, dict) or row.get("id") != o["entity_id"] or row.get("replaces_id"):
             continue
         if blobs.missing([str(x) for x in o.get("blobs") or []]):
+            continue
+        if schemas.check_op_data("inspection", o["entity_id"], "upsert", o["data"]):
+            continue  # _one_op answers it
+        try:  # a refused op goes through _one_op, which answers it
+            ownership.check_op(conn, who, "inspection", o["entity_id"], "upsert", o["data"])
+        except ownership.Forbidden:
             continue
         picked.append((i, o, row))
     if len(picked) < 2:
@@ -390,11 +442,14 @@ def _bulk_new_inspections(conn: Connection, blobs: HQBlobs, device: Device, ops:
                 add(D.inspection_children, {"inspection_id": iid, "kind": kind, "child_id": str(c.get("id") or j),
                                             "data": dumps(c)})
     order = [D.inspections, D.answers, D.findings, D.inspection_children]
-    for (table, _cols), rows in sorted(groups.items(), key=lambda g: order.index(g[0][0])):
-        if table is D.findings:
-            D.upsert(conn, table, rows, ["id"])
-        else:
-            conn.execute(table.insert(), rows)
+    try:
+        for (table, _cols), rows in sorted(groups.items(), key=lambda g: order.index(g[0][0])):
+            if table is D.findings:
+                D.upsert(conn, table, rows, ["id"])
+            else:
+                conn.execute(table.insert(), rows)
+    except REFUSED as e:  # the database refused a row: redo the request op by op, so it costs only itself
+        raise _Retry() from e
     out: dict[int, dict[str, Any]] = {}
     for i, o, _row in picked:
         res = {"op_id": o["op_id"], "entity": "inspection", "entity_id": o["entity_id"], "status": "applied"}
@@ -407,8 +462,8 @@ def _bulk_new_inspections(conn: Connection, blobs: HQBlobs, device: Device, ops:
     return out
 
 
-def _one_op(conn: Connection, blobs: HQBlobs, device: Device, op: Any, done: dict[str, str],
-            applied: list[dict[str, Any]], careful: bool, fresh: set[str]) -> dict[str, Any]:
+def _one_op(conn: Connection, blobs: HQBlobs, device: Device, who: ownership.Principal, op: Any,
+            done: dict[str, str], applied: list[dict[str, Any]], careful: bool, fresh: set[str]) -> dict[str, Any]:
     if not isinstance(op, dict) or not isinstance(op.get("op_id"), str):
         return {"op_id": op.get("op_id") if isinstance(op, dict) else None, "status": "error",
                 "error": "操作缺少 op_id", "code": "bad_op"}
@@ -424,6 +479,18 @@ def _one_op(conn: Connection, blobs: HQBlobs, device: Device, op: Any, done: dic
     if missing:
         return {**base, "status": "missing_blobs", "missing": missing,
                 "error": f"操作 {op_id}：总部缺少 {len(missing)} 个文件，请先上传"}
+    bad_shape = schemas.check_op_data(entity, entity_id, kind, op.get("data"))
+    if bad_shape:  # the route checks too; direct callers (the bench, admin tools) get the same answer
+        return {**base, "status": "error", "code": "bad_row", "error": f"操作 {op_id}：{bad_shape}"}
+    bad_size = blobs.op_size_problems(op) if kind == "upsert" else []
+    if bad_size:
+        return {**base, "status": "error", "code": "blob_size_mismatch", "error": f"操作 {op_id}：{bad_size[0]}"}
+    try:
+        ownership.check_op(conn, who, entity, entity_id, kind, op.get("data"))
+    except ownership.ParentUnknown as e:  # its inspection has not reached HQ yet: the laptop retries later
+        return {**base, "status": "pending", "code": "inspection_unknown", "error": str(e)}
+    except ownership.Forbidden as e:
+        return _forbidden(conn, device, base, str(e))
     try:
         if careful:
             with conn.begin_nested():
@@ -441,6 +508,16 @@ def _one_op(conn: Connection, blobs: HQBlobs, device: Device, op: Any, done: dic
     applied.append({"op_id": op_id, "device_id": device.id, "entity": entity, "entity_id": entity_id,
                     "status": "applied", "response": done[op_id], "applied_at": now_iso()})
     return res
+
+
+def _forbidden(conn: Connection, device: Device, base: dict[str, Any], reason: str) -> dict[str, Any]:
+    """A per-op refusal by the ownership rules: logged, kept as an alert for HQ's staff, not stored
+    as applied (the rest of the batch goes on)."""
+    log.warning("device %s: forbidden %s %s: %s", device.id, base.get("entity"), base.get("entity_id"), reason)
+    conn.execute(D.audit_alerts.insert().values(device_id=device.id, kind="forbidden_op",
+                                                detail=f"{base.get('entity')} {base.get('entity_id')}：{reason}"[:2000],
+                                                at=now_iso()))
+    return {**base, "status": "forbidden", "code": "forbidden", "error": reason}
 
 
 def _apply(conn: Connection, device: Device, entity: str, entity_id: str, kind: str,
@@ -462,6 +539,8 @@ def _apply(conn: Connection, device: Device, entity: str, entity_id: str, kind: 
         raise ValueError(f"{entity} 的数据缺少 row 或 id 不符")
     vals = split_row(table, row)
     vals.update(device_id=device.id, received_at=now_iso())
+    if entity == "rectification":
+        vals = ownership.keep_hq_decisions(conn, entity_id, vals)
     D.upsert(conn, table, vals, ["id"])
     if entity in PULLED:
         # Every write to what laptops pull goes through the pull log, so its last entry is HQ's row.
@@ -564,8 +643,13 @@ def _apply_inspection(conn: Connection, device: Device, iid: str, kind: str, dat
 
 # -- audit chain -----------------------------------------------------------------------------------
 def check_audit(conn: Connection, device_id: str, audit: dict[str, Any]) -> dict[str, Any]:
-    """Extend HQ's copy of the device's audit chain; flag gaps and rewrites (and re-anchor on the claim)."""
+    """Extend HQ's copy of the device's audit chain; flag gaps and rewrites (and re-anchor on the claim).
+    A malformed block (an entry without ``seq``, ``entries`` not a list, ``head.seq`` not a number…)
+    is a 422 naming the field, checked here too so no caller can turn it into a 500."""
+    from inspector.hq.schemas import parse_audit
     from inspector.store import chain_hash
+
+    audit = parse_audit(audit)
 
     A, H = D.audit_entries, D.audit_heads
     head = conn.execute(sa.select(H).where(H.c.device_id == device_id)).first()
@@ -615,6 +699,12 @@ def audit_head(engine: Engine, device_id: str) -> dict[str, Any]:
     with engine.connect() as conn:
         r = conn.execute(sa.select(D.audit_heads).where(D.audit_heads.c.device_id == device_id)).first()
     return {"seq": r.seq, "hash": r.hash, "status": r.status} if r else {"seq": 0, "hash": GENESIS, "status": "ok"}
+
+
+def device_may_read_blob(engine: Engine, device: Device, sha: str) -> bool:
+    with engine.connect() as conn:
+        who = ownership.principal(conn, device.id, device.inspector_id, device.badge_no)
+        return ownership.may_read_blob(conn, who, sha)
 
 
 # -- pull ----------------------------------------------------------------------------------------

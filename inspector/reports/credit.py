@@ -4,14 +4,13 @@ or overrides with a written reason; the confirmed grades form the 公示 list.
 """
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from inspector.errors import ImportRowsError
 from inspector.grading import GRADES, RECTIFICATION_STATUS, grade, normalise_status
+from inspector.idnumbers import normalize_credit_code
 from inspector.reports.progress import _list, counted_inspections
 
 PUBLIC_COLUMNS = ("序号", "机构名称", "统一社会信用代码", "机构类型", "区县", "自评等级", "评估等级", "备注")
@@ -66,20 +65,18 @@ def propose(institution_id: str, year: int, found: list[dict[str, Any]],
 
 
 def parse_self_assessments(path: str | Path) -> list[dict[str, Any]]:
-    """自评 rows from CSV or XLSX with the columns of ``SELF_COLUMNS``; errors name row and field."""
-    p = Path(path)
-    if p.suffix.lower() in (".xlsx", ".xlsm"):
-        from openpyxl import load_workbook
+    """自评 rows from CSV (UTF-8 or GB18030) or XLSX with the columns of ``SELF_COLUMNS``, read by the
+    shared tabular reader like every other import; errors name row and field."""
+    from inspector.tabular import Column, read_table
 
-        ws = load_workbook(p, read_only=True, data_only=True).active
-        table = [["" if v is None else str(v).strip() for v in r] for r in ws.iter_rows(values_only=True)]
-    else:
-        text = p.read_bytes().decode("utf-8-sig")
-        table = [[c.strip() for c in r] for r in csv.reader(io.StringIO(text))]
-    return parse_rows(table, p.name)
+    cols = [Column(c, c, required=c in SELF_COLUMNS[:3]) for c in SELF_COLUMNS]
+    cols.append(Column("机构名称", "机构名称", required=False))  # sheets often carry the name: read, not used
+    t = read_table(path, cols)
+    return _parse_records([(n, rec) for n, rec in t.rows], t.name)
 
 
 def parse_rows(table: list[list[str]], name: str = "自评表") -> list[dict[str, Any]]:
+    """自评 rows from a table whose first row is the header (the console's one-institution form)."""
     if not table:
         raise ImportRowsError(f"{name}: 文件是空的", [f"{name}: 没有表头"])
     head = table[0]
@@ -87,19 +84,23 @@ def parse_rows(table: list[list[str]], name: str = "自评表") -> list[dict[str
     if missing:
         raise ImportRowsError(f"{name}: 缺少列 {'、'.join(missing)}", [f"{name}: 第 1 行缺少列 {m}" for m in missing])
     idx = {c: head.index(c) for c in SELF_COLUMNS if c in head}
+    recs = [(n, {c: (r[idx[c]] if c in idx and idx[c] < len(r) else "") for c in SELF_COLUMNS})
+            for n, r in enumerate(table[1:], 2) if any(r)]
+    return _parse_records(recs, name)
+
+
+def _parse_records(records: list[tuple[int, dict[str, str]]], name: str) -> list[dict[str, Any]]:
     out, problems = [], []
-    for n, r in enumerate(table[1:], 2):
-        if not any(r):
-            continue
-        get = lambda c: (r[idx[c]] if c in idx and idx[c] < len(r) else "").strip()  # noqa: E731
-        code, year, sg = get("统一社会信用代码"), get("年度"), get("自评等级")
+    for n, r in records:
+        get = lambda c: (r.get(c) or "").strip()  # noqa: E731
+        code, year, sg = normalize_credit_code(get("统一社会信用代码")), get("年度"), get("自评等级")
         rect = get("整改情况") or "已按期整改"
         codes = [c for c in (get("失信行为代码").replace("；", "、").replace(";", "、").replace(",", "、")
                              .replace("，", "、").split("、")) if c.strip()]
         bad = []
         if not code:
             bad.append("统一社会信用代码为空")
-        if not year.isdigit():
+        if not (year.isascii() and year.isdigit()):  # '²'.isdigit() is true and int('²') fails
             bad.append(f"年度 {year!r} 不是年份")
         if sg not in GRADES:
             bad.append(f"自评等级 {sg!r} 应为 {'/'.join(GRADES)}")

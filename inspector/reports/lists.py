@@ -7,37 +7,45 @@ from typing import Any, Sequence
 
 def write_xlsx(path: Any, title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], *,
                subtitle: str = "", footer: str = "") -> str:
+    """A titled list, print-ready (inspector.reports.xlsx_print): columns sized to their content
+    and wrapped, dates (columns named …日期) as date cells, one landscape page wide, the header
+    row repeated on every page."""
     from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Border, Font, Side
+
+    from inspector.reports import xlsx_print as X
 
     wb = Workbook()
     ws = wb.active
     ws.title = title[:28]
-    thin = Side(style="thin")
-    border = Border(left=thin, right=thin, top=thin, bottom=thin)
-    ws.append([title])
-    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(columns))
-    ws["A1"].font = Font(size=15, bold=True)
-    ws["A1"].alignment = Alignment(horizontal="center")
+    n = len(columns)
+    X.line(ws, 1, title, n, size=15, bold=True, horizontal="center")
     if subtitle:
-        ws.append([subtitle])
-    ws.append(list(columns))
-    head = ws.max_row
-    for r in rows:
-        ws.append(["" if v is None else v for v in r])
-    for row in ws.iter_rows(min_row=head, max_row=ws.max_row, max_col=len(columns)):
-        for c in row:
-            c.border = border
-            c.alignment = Alignment(wrap_text=True, vertical="center")
-    for c in ws[head]:
-        c.font = Font(bold=True)
-        c.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-    for i, name in enumerate(columns, 1):
-        ws.column_dimensions[ws.cell(head, i).column_letter].width = max(8, min(40, 4 + 2 * len(name) + 6))
+        X.line(ws, 2, subtitle, n, horizontal="center")
+    head = ws.max_row + 1
+    for j, c in enumerate(columns, 1):
+        cell = ws.cell(head, j, c)
+        cell.font = X.font(bold=True)
+        cell.alignment = X.align("center")
+    dates = {j for j, c in enumerate(columns) if c.endswith("日期")}
+    for i, r in enumerate(rows, head + 1):
+        for j, v in enumerate(r):
+            cell = ws.cell(i, j + 1)
+            if j in dates:
+                X.set_date(cell, v)
+            elif isinstance(v, (int, float)) and not isinstance(v, bool):
+                X.set_count(cell, v)
+            else:
+                cell.value = "" if v is None else v
+            short = isinstance(v, (int, float)) or j in dates or len(str(v or "")) <= 4
+            cell.alignment = X.align("center" if short else "left")
+    for row in ws.iter_rows(min_row=head, max_row=ws.max_row, max_col=n):
+        for cell in row:
+            cell.border = X.border()
+    X.set_widths(ws, X.auto_widths(columns, [[X.date_text(v) if k in dates else v for k, v in enumerate(r)]
+                                             for r in rows]))
     if footer:
-        ws.append([])
-        ws.append([footer])
-    ws.page_setup.orientation = "landscape"
+        X.line(ws, ws.max_row + 2, footer, n)
+    X.finish(ws, landscape=True, title_rows=(head, head))
     wb.save(path if hasattr(path, "write") else str(path))
     return str(path)
 

@@ -214,60 +214,64 @@ def _fmt(v: Any, key: str) -> Any:
 
 
 def write_xlsx(table: ProgressTable, path: Any, *, unit: str = "") -> str:
-    """The annex as a worksheet: 附件n, title, subtitle, 填报单位, two-level header, three rows, 注."""
+    """The annex as a worksheet: 附件n, title, subtitle, 填报单位, two-level header, three rows, 注 —
+    print-ready (inspector.reports.xlsx_print): one landscape page wide, amounts as amounts."""
     from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Border, Font, Side
+
+    from inspector.reports import xlsx_print as X
 
     wb = Workbook()
     ws = wb.active
     ws.title = table.annex
     ncol = 2 + len(table.columns)
-    thin = Side(style="thin")
-    border = Border(left=thin, right=thin, top=thin, bottom=thin)
-    centre = Alignment(horizontal="center", vertical="center", wrap_text=True)
-    ws.append([table.annex])
-    ws.append([TITLE])
-    ws.append([table.subtitle])
-    for r in (2, 3):
-        ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=ncol)
-        ws.cell(r, 1).alignment = Alignment(horizontal="center")
-        ws.cell(r, 1).font = Font(size=16 if r == 2 else 12, bold=r == 2)
-    ws.append([header_line(unit)] + [""] * (ncol - 3) + [period_text(table)])
-    h1 = ws.max_row + 1
-    h2 = h1 + 1
+    X.line(ws, 1, table.annex, ncol, size=11)
+    X.line(ws, 2, TITLE, ncol, size=16, bold=True, horizontal="center")
+    X.line(ws, 3, table.subtitle, ncol, size=12, horizontal="center")
+    X.line(ws, 4, header_line(unit), ncol - 3)
+    X.line(ws, 4, f"统计期间：{X.date_text(table.since) or '—'}至{X.date_text(table.until) or '—'}", ncol,
+           first_col=ncol - 2, horizontal="right")
+    h1, h2 = 5, 6
+    widths = [5, 34] + [13] * (len(table.columns) - 1) + [26]
+    X.set_widths(ws, widths)
     ws.cell(h1, 1, "项目")
     ws.merge_cells(start_row=h1, start_column=1, end_row=h2, end_column=2)
     col = 3
     groups: dict[str, list[int]] = {}
     for c in table.columns:
+        label = X.header_label(c.label, widths[col - 1])
         if c.group is None:
-            ws.cell(h1, col, c.label)
+            ws.cell(h1, col, label)
             ws.merge_cells(start_row=h1, start_column=col, end_row=h2, end_column=col)
         else:
             groups.setdefault(c.group, []).append(col)
-            ws.cell(h2, col, c.label)
+            ws.cell(h2, col, label)
         col += 1
     for g, cols in groups.items():
         ws.cell(h1, cols[0], g)
         if len(cols) > 1:
             ws.merge_cells(start_row=h1, start_column=cols[0], end_row=h1, end_column=cols[-1])
-    for row in table.rows:
-        ws.append([row.number, row.label] + [row.cells[c.key].value for c in table.columns])
-        ws.cell(ws.max_row, 2 + [c.key for c in table.columns].index("recovered") + 1).number_format = "#,##0.00"
-    for row in ws.iter_rows(min_row=h1, max_row=ws.max_row, max_col=ncol):
-        for cell in row:
-            cell.border = border
-            cell.alignment = centre
-    for row in ws.iter_rows(min_row=h1, max_row=h2, max_col=ncol):
-        for cell in row:
-            cell.font = Font(bold=True)
-    ws.append([NOTE])
-    ws.merge_cells(start_row=ws.max_row, start_column=1, end_row=ws.max_row, end_column=ncol)
-    widths = [5, 30] + [14] * (len(table.columns) - 1) + [28]
-    for i, w in enumerate(widths, 1):
-        ws.column_dimensions[ws.cell(1, i).column_letter].width = w
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    for n, row in enumerate(table.rows):
+        r = h2 + 1 + n
+        X.set_count(ws.cell(r, 1), row.number)
+        ws.cell(r, 2, row.label)
+        for j, c in enumerate(table.columns, 3):
+            v = row.cells[c.key].value
+            if c.key == "recovered":
+                X.set_money(ws.cell(r, j), v)
+            elif c.key == "other":
+                ws.cell(r, j, v or "")
+            else:
+                X.set_count(ws.cell(r, j), v)
+    last = h2 + len(table.rows)
+    for row_cells in ws.iter_rows(min_row=h1, max_row=last, max_col=ncol):
+        for cell in row_cells:
+            cell.border = X.border()
+            head = cell.row <= h2
+            cell.font = X.font(bold=head)
+            left = not head and cell.column in (2, ncol)
+            cell.alignment = X.align("left" if left else "right" if isinstance(cell.value, float) else "center")
+    X.line(ws, last + 1, NOTE, ncol)
+    X.finish(ws, landscape=True, title_rows=(h1, h2))
     wb.save(path if hasattr(path, "write") else str(path))
     return str(path)
 

@@ -11,6 +11,7 @@
 """
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from contextlib import contextmanager
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
 from inspector import paths
+from inspector.store import integrity
 from inspector.errors import StoreError
 from inspector.util import canonical_json, dumps, new_id, now_iso, sha256_hex
 
@@ -42,22 +44,39 @@ def chain_hash(prev_hash: str, entry: dict[str, Any]) -> str:
 class Store:
     """An open local database. Thread-safe: writes are serialised by a lock."""
 
-    def __init__(self, path: str | Path, *, synchronous: str = "FULL"):
+    def __init__(self, path: str | Path, *, synchronous: str = "FULL", timeout: float = 30):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        integrity.preflight(self.path)  # a damaged file is refused, never replaced by a new store
         try:
             self.conn = sqlite3.connect(
-                str(self.path), isolation_level=None, check_same_thread=False, timeout=30
+                str(self.path), isolation_level=None, check_same_thread=False, timeout=timeout
             )
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute(f"PRAGMA synchronous={synchronous}")
             self.conn.execute("PRAGMA foreign_keys=ON")
-        except sqlite3.DatabaseError as e:
+        except sqlite3.OperationalError as e:
+            if "locked" in str(e):
+                raise StoreError(f"{self.path}: 数据库正被其他程序占用（{e}）；请关闭其他正在运行的检查程序后重试") from e
             raise StoreError(f"{self.path}: 无法打开数据库（{e}）") from e
+        except sqlite3.DatabaseError as e:
+            raise integrity.StoreDamaged(self.path, f"SQLite 报告：{e}") from e
         self._db: "sqlite_utils.Database | None" = None
         self._lock = threading.RLock()
+        # background writers over this file (store/writer.py): reads of what they write settle() first
+        self.writers: set[Any] = set()
         self._depth = 0
-        self.migrate()
+        try:
+            applied = self.migrate()
+        except sqlite3.OperationalError as e:  # e.g. another program holds the file locked
+            raise StoreError(f"{self.path}: 数据库正被其他程序占用或无法写入（{e}）；请关闭其他正在运行的检查程序后重试") from e
+        except sqlite3.DatabaseError as e:
+            raise integrity.StoreDamaged(self.path, f"SQLite 报告：{e}") from e
+        integrity.lock_dir(self.path)
+        if "0520_pii.sql" in applied:  # one-off: trainee data written in plaintext before encryption
+            from inspector import pii
+
+            pii.seal_existing(self)
 
     @classmethod
     def open(cls, home: str | Path | None = None) -> "Store":
@@ -145,6 +164,11 @@ class Store:
                         self.conn.execute("ROLLBACK")
                     raise
 
+    def settle(self) -> None:
+        """Read-your-writes: wait until the background writers' queued writes are on disk."""
+        for w in list(self.writers):
+            w.flush()
+
     # -- reads --------------------------------------------------------------
     def rows(self, sql: str, params: Any = ()) -> list[dict[str, Any]]:
         with self._lock:
@@ -188,17 +212,23 @@ class Store:
         """Append to the audit chain (and the outbox when ``push``); call inside ``tx()``."""
         if self._depth == 0:
             raise StoreError("Store.log must run inside a transaction")
+        try:  # the audit chain is JSON: NaN/Infinity would make it unreadable (and unverifiable) elsewhere
+            text = json.dumps(payload, ensure_ascii=False, allow_nan=False)
+        except ValueError as e:
+            raise StoreError(f"审计日志拒绝写入非法数值（{e}）：{entity} {action}") from None
         head = self.conn.execute("SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
         prev = head[0] if head else GENESIS
         ts = now_iso()
         entry = {"ts": ts, "actor": actor, "entity": entity, "entity_id": entity_id,
                  "action": action, "payload": payload}
         h = chain_hash(prev, entry)
-        self.conn.execute(
+        cur = self.conn.execute(
             "INSERT INTO audit_log (ts, actor, entity, entity_id, action, payload, prev_hash, hash)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (ts, actor, entity, entity_id, action, dumps(payload), prev, h),
+            (ts, actor, entity, entity_id, action, text, prev, h),
         )
+        if integrity.want_checkpoint(int(cur.lastrowid or 0), action):
+            integrity.write_checkpoint(self, int(cur.lastrowid or 0), h)
         if push:
             self.enqueue(entity, entity_id, "upsert", {})
         return h

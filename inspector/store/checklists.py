@@ -52,3 +52,17 @@ def list_versions(store: "Store") -> list[dict]:
     """id, checklist_id, version, title, sha256, stored_at of every stored version."""
     return store.rows("SELECT id, checklist_id, version, title, sha256, stored_at FROM checklist_versions"
                       " ORDER BY checklist_id, stored_at")
+
+
+def current_version_id(store: "Store", checklist_id: str) -> str | None:
+    """The newest stored version of a checklist (HQ's latest publication supersedes older ones),
+    by version number (2026.10 after 2026.9); None when none is stored."""
+    rows = store.rows("SELECT id, version FROM checklist_versions WHERE checklist_id = ?", (checklist_id,))
+    return max(rows, key=lambda r: version_key(r["version"]))["id"] if rows else None
+
+
+def version_key(version: str) -> tuple[tuple[int, str], ...]:
+    """2026.10 after 2026.9: numeric parts compare as numbers, others as text."""
+    import re
+
+    return tuple((0, p.zfill(20)) if p.isdigit() else (1, p) for p in re.split(r"[._+-]", version))

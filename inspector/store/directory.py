@@ -178,7 +178,7 @@ def save_draw(store: Any, record: DrawRecord, *, due_days: int = 30, actor: str 
         store.log("draw", draw_id, "create",
                   {k: rec_json[k] for k in ("seed", "algorithm", "institutions_sha256", "inspectors_sha256",
                                             "params", "result_sha256")} | {"tasks": len(record.tasks)},
-                  actor=actor)
+                  actor=actor, push=False)  # draws and tasks are HQ's: a laptop's own draw stays local
         for t in record.tasks:
             code = t.institution["credit_code"]
             if code not in inst_ids:
@@ -196,7 +196,8 @@ def save_draw(store: Any, record: DrawRecord, *, due_days: int = 30, actor: str 
                 " due_to, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (task["id"], draw_id, "draw", task["institution_id"], dumps(task["inspector_ids"]),
                  dumps(task["checklist_ids"]), task["due_from"], task["due_to"], "open", now))
-            store.log("task", task["id"], "create", {k: v for k, v in task.items() if k != "id"}, actor=actor)
+            store.log("task", task["id"], "create", {k: v for k, v in task.items() if k != "id"}, actor=actor,
+                      push=False)
     return draw_id
 
 

@@ -24,23 +24,20 @@ KIND_TITLES = {"record": "现场检查笔录", "notice": "责令限期整改通�
 ROLES = ("inspector1", "inspector2", "person_in_charge", "witness", "recipient")
 SERVICE_METHODS = ("直接送达", "留置送达", "邮寄送达", "电子送达")
 
-DEFAULT_SETTINGS = {
-    "agency_name": "新乡市人力资源和社会保障局",
-    "verify_base_url": qr.DEFAULT_BASE,
-    "notice_basis": "《新乡市职业技能培训和评价专项整治工作方案》（新人社办〔2023〕35号）、"
-                    "《职业技能培训和职业技能等级评价诚信促进行动实施方案》（内人社办发〔2024〕58号）",
-    "report_how": "请于整改期限届满前，将整改报告及佐证材料（照片、制度文件、台账等）书面报送本机关，"
-                  "或通过本机关指定的信息系统提交。",
-    "consequence": "逾期不整改或整改不到位的，将依法依规予以处理，并作为信用评估等级评定的依据；"
-                   "拒不整改或敷衍整改的，按失信行为记入机构信用档案。",
-    "reinspection": "本机关将在整改期限届满后十五个工作日内组织复查。",
-    "contact": "",
-}
+# what is not the jurisdiction profile's (inspector.profiles): where the QR points
+DEFAULT_SETTINGS = {"verify_base_url": qr.DEFAULT_BASE}
 
 
 def settings(store: Store) -> dict[str, str]:
-    """Agency texts (meta ``doc.<key>``), with defaults."""
-    return {k: store.get_meta(f"doc.{k}", v) or v for k, v in DEFAULT_SETTINGS.items()}
+    """The document texts of the laptop's jurisdiction profile, plus the QR base URL (meta
+    ``doc.verify_base_url``). Agency, citations and remedy bodies come only from the profile, so a
+    document never mixes two jurisdictions."""
+    from inspector import profiles
+
+    out = profiles.active(store).settings()
+    for k, v in DEFAULT_SETTINGS.items():
+        out[k] = store.get_meta(f"doc.{k}", v) or v
+    return out
 
 
 def _blobs(store: Store) -> blobs.BlobStore:
@@ -75,10 +72,12 @@ def add_signature(store: Store, inspection_id: str, role: str, *, name: str | No
 
 
 def signatures(store: Store, inspection_id: str) -> dict[str, dict[str, Any]]:
-    """The latest handwritten signature per role."""
+    """The latest handwritten signature per role (withdrawn ones left out: inspector.visit_order
+    voids a signature when the record changed after it was given)."""
     out: dict[str, dict[str, Any]] = {}
-    for r in store.rows("SELECT * FROM signatures WHERE inspection_id = ? ORDER BY created_at, id",
-                        (inspection_id,)):
+    for r in store.rows("SELECT * FROM signatures WHERE inspection_id = ? AND id NOT IN"
+                        " (SELECT signature_id FROM signature_voids WHERE inspection_id = ?) ORDER BY created_at, id",
+                        (inspection_id, inspection_id)):
         r["strokes"] = json.loads(r["strokes"]) if r["strokes"] else None
         r["refused"] = bool(r["refused"])
         out[r["role"]] = r
@@ -105,34 +104,98 @@ def _inspector(store: Store, iid: str | None) -> dict[str, Any] | None:
     return r or {"id": iid, "badge_no": "", "name": iid, "unit": None}
 
 
+def answer_text(it: Any, value: Any) -> str:
+    """An answer as the record prints it: text verbatim, numbers with their unit, choices by name."""
+    if value is None:
+        return ""
+    if value == "na":
+        return "不适用"
+    t = getattr(it, "type", "")
+    if t == "check":
+        return {"pass": "符合", "fail": "不符合"}.get(str(value), str(value))
+    if t in ("number", "count") and isinstance(value, (int, float)) and not isinstance(value, bool):
+        v = int(value) if float(value).is_integer() else value
+        return f"{v} {it.unit}".strip() if getattr(it, "unit", None) else str(v)
+    if isinstance(value, list) and t == "choice":
+        return "、".join(str(x) for x in value)
+    if t == "table" and isinstance(value, list):
+        cols = {c.id: c.label for c in (getattr(it, "columns", None) or ())}
+        rows = []
+        for r in value:
+            if isinstance(r, dict):
+                rows.append("，".join(f"{cols.get(k, k)}：{answer_text(None, v)}" for k, v in r.items()
+                                     if v not in (None, "")))
+        return "；".join(f"{n}. {r}" for n, r in enumerate(rows, 1)) or "（空表）"
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
 def _checklists(store: Store, inspection: Any, answers: dict[str, dict[str, Any]],
-                notes: dict[tuple[str, str], str], photo_counts: dict[str, int], kind: str) -> list[dict[str, Any]]:
+                notes: dict[tuple[str, str], str], photo_counts: dict[str, int], kind: str,
+                prof: Any) -> list[dict[str, Any]]:
+    """Every item of every checklist of the visit, in checklist order: unanswered items are kept
+    (未答, with the reason), skipped ones are 不适用 with the rule; the basis is the profile's."""
+    import logging
+
     out = []
     cv_ids = list(dict.fromkeys(list(inspection.checklist_version_ids) + list(answers)))
     for cv in cv_ids:
         row = store.one("SELECT id, title, source FROM checklist_versions WHERE id = ?", (cv,))
         items: list[dict[str, Any]] = []
         title = row["title"] if row else cv
+        basis = ""
         try:
             from inspector import forms, rules
 
             assert row
             cl = forms.parse_checklist(row["source"], f"checklist_versions:{cv}")
-            ev = rules.evaluate(cl, answers.get(cv, {}), photo_counts, institution_kind=kind)
+            basis = prof.own_basis(cl.basis) or prof.law["policy_basis"]
+            given = answers.get(cv, {})
+            ev = rules.evaluate(cl, given, photo_counts, institution_kind=kind)
             sections = {s.id: s.title for s in cl.sections}
-            for it, res in zip(cl.items, ev.results):
-                if res.status == "unanswered" and it.id not in answers.get(cv, {}):
-                    continue
-                items.append({"item_id": it.id, "section": sections.get(it.section_id, ""), "text": it.text,
-                              "status": res.status, "reason": res.reason, "codes": list(res.codes),
+            for n, (it, res) in enumerate(zip(cl.items, ev.results), 1):
+                value = given.get(it.id)
+                status, reason = res.status, res.reason
+                if status == "unanswered":
+                    reason = ("答复无法采信（格式不符），视为未答" if value is not None
+                              else "检查人员未记录答复")
+                cite = prof.cite(it.id, it.basis, list(getattr(it, "codes", ()) or ()))
+                items.append({"no": n, "item_id": it.id, "section": prof.clean(sections.get(it.section_id, "")),
+                              "text": it.text, "type": it.type, "status": status, "reason": reason,
+                              "answer": answer_text(it, value) if status != "unanswered" else "",
+                              "codes": prof.codes_for(list(res.codes)), "provision": cite["provision"],
                               "note": notes.get((cv, it.id))})
         except Exception:  # no parser or a broken version: show raw answers, never fail the document
-            for item_id, value in sorted(answers.get(cv, {}).items()):
-                items.append({"item_id": item_id, "section": "", "text": item_id, "status": "answered",
-                              "reason": json.dumps(value, ensure_ascii=False), "codes": [],
-                              "note": notes.get((cv, item_id))})
-        out.append({"id": cv, "title": title, "items": items})
+            logging.getLogger(__name__).exception("checklist %s could not be evaluated for the record", cv)
+            for n, (item_id, value) in enumerate(sorted(answers.get(cv, {}).items()), 1):
+                items.append({"no": n, "item_id": item_id, "section": "", "text": "（检查表版本无法读取，原样记录答复）",
+                              "type": "", "status": "answered", "reason": "", "answer": answer_text(None, value),
+                              "codes": [], "provision": "", "note": notes.get((cv, item_id))})
+        out.append({"id": cv, "title": prof.clean(title), "basis": basis, "items": items})
     return out
+
+
+def _finding_context(findings: list[dict[str, Any]], checklists: list[dict[str, Any]], prof: Any) -> None:
+    """Per finding: the profile's citation and the item as recorded (answer, note, its number in
+    the record), so the documents state facts from the record, not the requirement negated."""
+    where = {}
+    for ci, cl in enumerate(checklists, 1):
+        for it in cl["items"]:
+            where[(cl["id"], it["item_id"])] = (ci, cl["title"], it)
+    for f in findings:
+        hit = where.get((f.get("checklist_version_id"), f.get("item_id")))
+        if hit is None and f.get("item_id"):
+            hit = next((v for (cv, iid), v in where.items() if iid == f["item_id"]), None)
+        f["cite"] = prof.cite(f.get("item_id"), f.get("basis"), f.get("codes"))
+        if hit:
+            ci, title, it = hit
+            f["item"] = {"checklist_no": ci, "checklist": title, "no": it["no"], "text": it["text"],
+                         "answer": it["answer"], "note": it["note"], "reason": it["reason"], "status": it["status"]}
+        else:
+            f["item"] = None
 
 
 def _photos(store: Store, inspection_id: str) -> list[dict[str, Any]]:
@@ -159,8 +222,10 @@ def _photo_counts(photos: list[dict[str, Any]]) -> dict[str, int]:
 
 def gather(store: Store, inspection_id: str) -> dict[str, Any]:
     """Everything the documents of one inspection show, JSON-safe (photos and signatures by sha)."""
+    from inspector import profiles
     from inspector.store import visits
 
+    prof = profiles.active(store)
     insp = visits.get_inspection(store, inspection_id)
     inst = store.one("SELECT * FROM institutions WHERE id = ?", (insp.institution_id,))
     if not inst:
@@ -183,7 +248,10 @@ def gather(store: Store, inspection_id: str) -> dict[str, Any]:
     rect = store.one("SELECT * FROM rectifications WHERE inspection_id = ? ORDER BY created_at DESC LIMIT 1",
                      (inspection_id,))
     sigs = signatures(store, inspection_id)
+    checklists = _checklists(store, insp, answers, notes, _photo_counts(photos), inst["kind"], prof)
+    _finding_context(findings, checklists, prof)
     return {
+        "profile": prof.as_dict(),
         "inspection": {k: v for k, v in insp.__dict__.items() if k != "ui_state"},
         "institution": {k: inst.get(k) for k in ("id", "name", "credit_code", "licence_no", "address", "legal_rep",
                                                  "contact", "phone", "kind", "sub_kind", "county", "city")},
@@ -191,7 +259,7 @@ def gather(store: Store, inspection_id: str) -> dict[str, Any]:
         "recorder": _inspector(store, insp.recorder_id),
         "task": {k: task.get(k) for k in ("id", "kind", "draw_id", "due_from", "due_to")} if task else None,
         "draw": draw,
-        "checklists": _checklists(store, insp, answers, notes, _photo_counts(photos), inst["kind"]),
+        "checklists": checklists,
         "findings": findings,
         "photos": photos,
         "rectification": {k: rect.get(k) for k in ("id", "deadline", "notice_number", "status")} if rect else None,
@@ -273,6 +341,14 @@ def make_document(store: Store, inspection_id: str, kind: str, *, served: dict[s
             raise DocumentError("送达回证需要送达方式（served.method）")
         if served["method"] not in SERVICE_METHODS:
             raise DocumentError(f"送达方式无效：{served['method']}（应为 {' / '.join(SERVICE_METHODS)}）")
+        served = dict(served)
+        # the receipt's own time of service: when it is made, not the inspection's end
+        served.setdefault("time", None)
+        served["time"] = served["time"] or now_iso()
+        pic = data["inspection"].get("person_in_charge") or {}
+        if not served.get("recipient_capacity") and served.get("recipient_person") and \
+                served.get("recipient_person") == pic.get("name"):
+            served["recipient_capacity"] = pic.get("position")
         extra["served"] = served
     existing = [d for d in list_documents(store, inspection_id, kind)]
     reuse = next((d for d in reversed(existing) if d["status"] == "draft" and not d["signers"]), None)

@@ -11,7 +11,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from inspector.errors import NotFound, StoreError
+from inspector.errors import NotFound, StoreError, ValidationError
 from inspector.store import Store
 from inspector.util import new_id, now_iso
 
@@ -115,6 +115,7 @@ def start_inspection(
 
 
 def get_inspection(store: Store, inspection_id: str) -> Inspection:
+    store.settle()  # the position may be queued on the GUI's background writer
     r = store.one("SELECT * FROM inspections WHERE id = ?", (inspection_id,))
     if not r:
         raise NotFound(f"检查 {inspection_id} 不存在")
@@ -163,18 +164,56 @@ def save_ui_state(store: Store, inspection_id: str, state: dict[str, Any]) -> No
                    (json.dumps(state, ensure_ascii=False), inspection_id))
 
 
-def finish_inspection(store: Store, inspection_id: str, *, actor: str | None = None) -> None:
-    """Lock the inspection; from now on only an amendment (new revision) can change it."""
+class VisitIncomplete(StoreError):
+    """完成检查 refused: ``items`` are the visit_state.Problem lines still open."""
+
+    def __init__(self, items: list[Any]):
+        self.items = list(items)
+        super().__init__(f"尚有 {len(self.items)} 项未完成，不能完成检查并锁定")
+        self.problems = [f"{self}："] + [f"  - {p.message}" for p in self.items]
+
+
+def finish_inspection(store: Store, inspection_id: str, *, actor: str | None = None,
+                      overrides: dict[str, str] | None = None) -> None:
+    """Lock the inspection; from now on only an amendment (new revision) can change it.
+
+    Refused (VisitIncomplete, listing them) while ``visit_state.visit_problems`` finds
+    anything, except problems named in ``overrides`` {problem key: reason} with a non-empty
+    reason — for what truly cannot be done on site; each is recorded in the audit log."""
+    from inspector.visit_state import visit_problems
+
     insp = get_inspection(store, inspection_id)
     if insp.locked:
         return
+    overrides = {str(k): str(v).strip() for k, v in (overrides or {}).items()}
+    problems = visit_problems(store, inspection_id)
+    open_ = [p for p in problems if not overrides.get(p.key)]
+    if open_:
+        raise VisitIncomplete(open_)
+    used = [{"key": p.key, "kind": p.kind, "message": p.message, "reason": overrides[p.key]} for p in problems]
     ts = now_iso()
     with store.tx() as db:
         db.execute("UPDATE inspections SET status = 'finished', ended_at = COALESCE(ended_at, ?), updated_at = ?"
                    " WHERE id = ?", (ts, ts, inspection_id))
         if insp.task_id:
             db.execute("UPDATE tasks SET status = 'done' WHERE id = ?", (insp.task_id,))
-        store.log("inspection", inspection_id, "finish", {"ended_at": ts}, actor=actor)
+        from inspector.store.integrity import inspection_state
+
+        # the sealed state lets `inspector audit verify` name any later direct edit of these rows
+        payload: dict[str, Any] = {"ended_at": ts, "seal": inspection_state(store, inspection_id)}
+        if used:
+            payload["overrides"] = used
+        store.log("inspection", inspection_id, "finish", payload, actor=actor)
+    from inspector.store import backup
+
+    backup.auto(store, "finish")  # a finished visit is at once in a backup (never fails the finish)
+
+
+def finish_overrides(store: Store, inspection_id: str) -> list[dict[str, Any]]:
+    """The problems finished anyway, with their reasons (from the audit log's finish entry)."""
+    r = store.one("SELECT payload FROM audit_log WHERE entity = 'inspection' AND entity_id = ? AND action = 'finish'"
+                  " ORDER BY seq DESC LIMIT 1", (inspection_id,))
+    return list(json.loads(r["payload"]).get("overrides") or []) if r else []
 
 
 def amend_inspection(store: Store, inspection_id: str, *, actor: str | None = None) -> str:
@@ -206,12 +245,69 @@ def amend_inspection(store: Store, inspection_id: str, *, actor: str | None = No
 
 
 # -- answers ------------------------------------------------------------------
+_CL_CACHE: dict[str, Any] = {}  # sha256 of a stored checklist text → parsed Checklist (versions are immutable)
+
+
+def _stored_checklist(store: Store, checklist_version_id: str) -> Any | None:
+    """The inspection's checklist version as stored; None for a placeholder row without text
+    (test fixtures, a sync stub): then only the JSON shape can be checked."""
+    from inspector.forms import parse_checklist
+
+    row = store.one("SELECT sha256, length(trim(source)) AS n FROM checklist_versions WHERE id = ?",
+                    (checklist_version_id,))
+    if row is None:
+        raise NotFound(f"没有检查表版本 {checklist_version_id}")
+    if not row["n"]:
+        return None
+    key = f"{row['sha256']}:{checklist_version_id}"
+    if key not in _CL_CACHE:  # parsed once per version: this runs on every keystroke
+        src = store.scalar("SELECT source FROM checklist_versions WHERE id = ?", (checklist_version_id,))
+        _CL_CACHE[key] = parse_checklist(str(src), f"checklist_versions:{checklist_version_id}")
+    return _CL_CACHE[key]
+
+
+def _strict_json(value: Any, what: str) -> str:
+    """JSON for the store and the audit log; NaN/Infinity are not JSON and are refused."""
+    try:
+        return json.dumps(value, ensure_ascii=False, allow_nan=False)
+    except (ValueError, TypeError) as e:
+        raise ValidationError(f"{what}：答案无效（{e}）") from None
+
+
+def validate_answer(store: Store, checklist_version_id: str, item_id: str, value: Any) -> Any:
+    """The normalised answer ``set_answer`` would store (``visit_state.check_answer``), or
+    ValidationError naming the item and why."""
+    from inspector.visit_state import check_answer
+
+    cl = _stored_checklist(store, checklist_version_id)
+    if cl is None:
+        _strict_json(value, item_id)
+        return value
+    item = cl._index.get(item_id)
+    if item is None:
+        raise ValidationError(f"检查表 {cl.title} 中没有检查项 {item_id}")
+    got = check_answer(item, value)
+    if got.problem:
+        raise ValidationError(f"{item.text}：{got.problem}")
+    return got.value
+
+
+KEEP: Any = object()  # set_answer(note=KEEP): leave the item's note as it is
+
+
 def set_answer(store: Store, inspection_id: str, checklist_version_id: str, item_id: str, value: Any,
-               *, note: str | None = None, actor: str | None = None) -> None:
-    """Write one answer; it is on disk when this returns. ``value=None`` clears it."""
+               *, note: Any = KEEP, actor: str | None = None) -> Any:
+    """Validate, normalise and write one answer; it is on disk when this returns. ``value=None``
+    clears it. Returns the stored (normalised) value; an invalid value is refused
+    (ValidationError) and nothing is written. The item's note is kept unless ``note`` is given."""
+    value = validate_answer(store, checklist_version_id, item_id, value)
+    stored = _strict_json(value, item_id)
     ts = now_iso()
     try:
         with store.tx() as db:
+            if note is KEEP:
+                note = store.scalar("SELECT note FROM answers WHERE inspection_id = ? AND checklist_version_id = ?"
+                                    " AND item_id = ?", (inspection_id, checklist_version_id, item_id))
             if value is None and note is None:
                 db.execute("DELETE FROM answers WHERE inspection_id = ? AND checklist_version_id = ? AND item_id = ?",
                            (inspection_id, checklist_version_id, item_id))
@@ -220,18 +316,41 @@ def set_answer(store: Store, inspection_id: str, checklist_version_id: str, item
                     "INSERT INTO answers (inspection_id, checklist_version_id, item_id, value, note, updated_at)"
                     " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (inspection_id, checklist_version_id, item_id)"
                     " DO UPDATE SET value = excluded.value, note = excluded.note, updated_at = excluded.updated_at",
-                    (inspection_id, checklist_version_id, item_id,
-                     json.dumps(value, ensure_ascii=False), note, ts))
+                    (inspection_id, checklist_version_id, item_id, stored, note, ts))
             db.execute("UPDATE inspections SET updated_at = ? WHERE id = ?", (ts, inspection_id))
             store.log("inspection", inspection_id, "answer",
                       {"checklist_version_id": checklist_version_id, "item_id": item_id, "value": value,
                        "note": note}, actor=actor)
     except sqlite3.IntegrityError as e:
         raise _wrap_locked(e) from e
+    return value
+
+
+def set_note(store: Store, inspection_id: str, checklist_version_id: str, item_id: str, note: str | None,
+             *, actor: str | None = None) -> None:
+    """The inspector's note on one item (现场情况、依据的材料); the answer is kept. Durable on return."""
+    note = (note or "").strip() or None
+    ts = now_iso()
+    try:
+        with store.tx() as db:
+            db.execute(
+                "INSERT INTO answers (inspection_id, checklist_version_id, item_id, value, note, updated_at)"
+                " VALUES (?, ?, ?, 'null', ?, ?) ON CONFLICT (inspection_id, checklist_version_id, item_id)"
+                " DO UPDATE SET note = excluded.note, updated_at = excluded.updated_at",
+                (inspection_id, checklist_version_id, item_id, note, ts))
+            db.execute("DELETE FROM answers WHERE inspection_id = ? AND checklist_version_id = ? AND item_id = ?"
+                       " AND note IS NULL AND (value IS NULL OR value = 'null')",
+                       (inspection_id, checklist_version_id, item_id))
+            db.execute("UPDATE inspections SET updated_at = ? WHERE id = ?", (ts, inspection_id))
+            store.log("inspection", inspection_id, "answer_note",
+                      {"checklist_version_id": checklist_version_id, "item_id": item_id, "note": note}, actor=actor)
+    except sqlite3.IntegrityError as e:
+        raise _wrap_locked(e) from e
 
 
 def get_answers(store: Store, inspection_id: str, checklist_version_id: str | None = None) -> dict[str, dict[str, Any]]:
-    """{checklist_version_id: {item_id: value}}."""
+    """{checklist_version_id: {item_id: value}} (read-your-writes: queued answers are written first)."""
+    store.settle()
     sql, params = "SELECT checklist_version_id, item_id, value FROM answers WHERE inspection_id = ?", [inspection_id]
     if checklist_version_id:
         sql += " AND checklist_version_id = ?"
@@ -253,11 +372,44 @@ _FINDING_FIELDS = {"description", "codes", "severity", "checklist_version_id", "
                    "people_involved", "amount", "required_action", "deadline", "position"}
 
 
+def _clean_finding(fields: dict[str, Any]) -> dict[str, Any]:
+    """Refuse what cannot be true of a finding (NaN amount, negative people, bad date or code)."""
+    import math
+
+    from inspector.visit_state import parse_date
+
+    out = dict(fields)
+    amount = out.get("amount")
+    if amount is not None:
+        if isinstance(amount, bool) or not isinstance(amount, (int, float)) or not math.isfinite(amount) \
+                or amount < 0:
+            raise ValidationError(f"问题的资金金额无效：{amount!r}（应为不小于 0 的数字）")
+    people = out.get("people_involved")
+    if people is not None and (isinstance(people, bool) or not isinstance(people, int) or people < 0):
+        raise ValidationError(f"问题的涉及人数无效：{people!r}（应为不小于 0 的整数）")
+    if out.get("deadline"):
+        day, why = parse_date(out["deadline"], what="整改期限")
+        if why:
+            raise ValidationError(why)
+        out["deadline"] = day
+    if out.get("codes") is not None:
+        from inspector.catalogue import catalogue
+
+        cat = catalogue()
+        unknown = [c for c in out["codes"] if c not in cat]
+        if unknown:
+            raise ValidationError(f"失信行为代码不在目录中：{'、'.join(map(str, unknown))}")
+    if isinstance(out.get("required_action"), str):
+        out["required_action"] = out["required_action"].strip() or None
+    return out
+
+
 def add_finding(store: Store, inspection_id: str, *, description: str, actor: str | None = None,
                 **fields: Any) -> str:
     bad = set(fields) - _FINDING_FIELDS
     if bad:
         raise StoreError(f"问题字段无效：{', '.join(sorted(bad))}")
+    fields = _clean_finding(fields)
     fid, ts = new_id(), now_iso()
     pos = fields.pop("position", None)
     if pos is None:
@@ -280,6 +432,9 @@ def update_finding(store: Store, finding_id: str, *, actor: str | None = None, *
     bad = set(fields) - _FINDING_FIELDS
     if bad:
         raise StoreError(f"问题字段无效：{', '.join(sorted(bad))}")
+    fields = _clean_finding(fields)
+    if "description" in fields and not (fields["description"] or "").strip():
+        raise ValidationError("问题描述不能为空")
     f = get_finding(store, finding_id)
     row = {k: (json.dumps(v, ensure_ascii=False) if k == "codes" else v) for k, v in fields.items()}
     row["updated_at"] = now_iso()
@@ -317,14 +472,25 @@ def list_findings(store: Store, inspection_id: str) -> list[Finding]:
 # -- rectifications -------------------------------------------------------------
 def create_rectification(store: Store, inspection_id: str, *, deadline: str, notice_number: str | None = None,
                          actor: str | None = None) -> str:
+    """The rectification ordered for the inspection's findings. Idempotent: a second
+    生成整改要求 for the same inspection returns the one already there (one notice covers them)."""
+    from inspector.visit_state import parse_date
+
     insp = get_inspection(store, inspection_id)
+    day, why = parse_date(deadline, what="整改期限")
+    if why:
+        raise ValidationError(why)
     rid, ts = new_id(), now_iso()
     with store.tx() as db:
+        existing = store.scalar("SELECT id FROM rectifications WHERE inspection_id = ? ORDER BY created_at, id LIMIT 1",
+                                (inspection_id,))
+        if existing:
+            return str(existing)
         db.table("rectifications").insert({
             "id": rid, "inspection_id": inspection_id, "institution_id": insp.institution_id,
-            "notice_number": notice_number, "deadline": deadline, "status": "待整改",
+            "notice_number": notice_number, "deadline": day, "status": "待整改",
             "created_at": ts, "updated_at": ts})
-        store.log("rectification", rid, "create", {"inspection_id": inspection_id, "deadline": deadline,
+        store.log("rectification", rid, "create", {"inspection_id": inspection_id, "deadline": day,
                                                    "notice_number": notice_number}, actor=actor)
     return rid
 
@@ -364,13 +530,21 @@ def list_rectifications(store: Store, *, open_only: bool = False, institution_id
 def add_trainee_checks(store: Store, inspection_id: str, rows: Iterable[dict[str, Any]],
                        *, actor: str | None = None) -> list[str]:
     """Record the sampled trainees (selected_for 'sample' or 'verify')."""
+    from inspector import pii
+
     ids, ts = [], now_iso()
+    # sealed before the transaction: name, ID number and phone never reach the file in clear (pii.py)
+    todo = list(rows)
+    sealed = [pii.seal_row(store.home, {"name": r["name"], "id_number": r.get("id_number"), "phone": r.get("phone")})
+              for r in todo]
     with store.tx() as db:
-        for r in rows:
+        for r, s in zip(todo, sealed):
             tid = new_id()
             db.table("trainee_checks").insert({
-                "id": tid, "inspection_id": inspection_id, "roster_row": r.get("row"), "name": r["name"],
-                "id_number": r.get("id_number"), "trade": r.get("trade"), "phone": r.get("phone"),
+                "id": tid, "inspection_id": inspection_id, "roster_row": r.get("row"), "name": s["name"],
+                "id_number": s.get("id_number"), "trade": r.get("trade"), "phone": s.get("phone"),
+                "name_masked": s.get("name_masked"), "id_masked": s.get("id_masked"),
+                "phone_masked": s.get("phone_masked"),
                 "selected_for": r.get("selected_for", "sample"), "created_at": ts})
             ids.append(tid)
         store.log("inspection", inspection_id, "trainees_sampled", {"count": len(ids)}, actor=actor)
@@ -392,9 +566,18 @@ def record_trainee_check(store: Store, check_id: str, *, method: str, reached: b
                   {"check_id": check_id, "method": method, "reached": reached, "answers": answers}, actor=actor)
 
 
-def list_trainee_checks(store: Store, inspection_id: str) -> list[dict[str, Any]]:
+def list_trainee_checks(store: Store, inspection_id: str, *, unmasked: bool = False) -> list[dict[str, Any]]:
+    """The sampled trainees; name, id_number and phone are the masked copies unless ``unmasked``
+    (which needs the personal-data key unlocked in this process: pii.Locked otherwise)."""
+    from inspector import pii
+
     rows = store.rows("SELECT * FROM trainee_checks WHERE inspection_id = ? ORDER BY selected_for DESC, roster_row",
                       (inspection_id,))
-    for r in rows:
+    for i, r in enumerate(rows):
         r["answers"] = json.loads(r["answers"] or "{}")
+        if unmasked:
+            rows[i] = pii.reveal_row(store.home, r)
+        else:
+            for f, m in pii.MASKED.items():
+                r[f] = r[m] if pii.is_sealed(r[f]) or r[m] else r[f]
     return rows

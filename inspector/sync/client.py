@@ -8,18 +8,22 @@ for any request is refused by name instead of failing every sync.
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import time
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Callable
 
 import httpx
 
-from inspector.errors import SyncError
-from inspector.store import Store
+from inspector.errors import StoreError, SyncError
+from inspector.store import Store, integrity
 from inspector.sync import serialize as S
 from inspector.sync.http import NOTHING_LOST, HQClient, HQRefused
 from inspector.util import dumps, now_iso, sha256_hex
+
+log = logging.getLogger(__name__)
 
 Progress = Callable[[dict[str, Any]], None]
 HELD = ("conflict", "rejected")          # stay unsent until someone resolves them
@@ -43,9 +47,12 @@ class SyncReport:
     pull_skipped: int = 0
     quarantined: list[dict[str, Any]] = field(default_factory=list)  # pulled records this laptop could not apply
     quarantine_waiting: int = 0     # all records in quarantine after this sync (older ones included)
+    numbers: list[str] = field(default_factory=list)  # document-number blocks received or refused
     audit: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
     seconds: float = 0.0
+    pii_locked: int = 0             # ops held because the trainees' personal-data key is locked (retried next sync)
+    pii_retired: int = 0            # trainee values under a key reset since (sent masked; HQ has any synced original)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -66,6 +73,13 @@ class SyncReport:
         if self.quarantine_waiting > len(self.quarantined):
             lines.append(f"共有 {self.quarantine_waiting} 条总部记录在隔离中，每次同步会重试"
                          "（inspector sync status 查看原因）")
+        if self.pii_locked:
+            from inspector.pii import LOCKED_MESSAGE
+
+            lines.append(f"{LOCKED_MESSAGE}（{self.pii_locked} 条检查记录暂未推送，其余已照常同步）")
+        if self.pii_retired:
+            lines.append(f"{self.pii_retired} 项学员信息在口令重置前加密、本机已无法解密，按脱敏值推送（总部保留此前同步的原值）")
+        lines.extend(self.numbers)
         lines.append(f"同步失败：{self.error}" if self.error else "同步完成。")
         return "\n".join(lines)
 
@@ -75,12 +89,41 @@ def enrolment(store: Store) -> dict[str, Any] | None:
     return store.one("SELECT * FROM sync_enrolment WHERE id = 1")
 
 
+TLS_CA_FILE = "hq-tls-ca.pem"   # in the laptop's data folder: the bureau CA pinned at enrolment
+
+
+def pinned_ca(store: Store) -> Path | None:
+    """The bureau CA this laptop trusts for HQ's HTTPS (pinned at enrolment), or None: system store."""
+    p = Path(store.home) / TLS_CA_FILE
+    return p if p.is_file() else None
+
+
+def _read_ca_file(ca_file: str | Path) -> bytes:
+    """The PEM certificates of a bureau CA file, checked before anything is sent with it."""
+    from cryptography import x509
+
+    try:
+        pem = Path(ca_file).read_bytes()
+        certs = x509.load_pem_x509_certificates(pem)
+    except OSError as e:
+        raise SyncError(f"证书机构文件 {ca_file} 无法读取（{e.strerror or e}）") from e
+    except ValueError as e:
+        raise SyncError(f"证书机构文件 {ca_file} 不是 PEM 格式的证书（{e}）") from e
+    if not certs:
+        raise SyncError(f"证书机构文件 {ca_file} 中没有证书")
+    return pem
+
+
 def enrol(store: Store, hq_url: str, code: str, *, badge_no: str | None = None, passphrase: str | None = None,
-          device_name: str | None = None, transport: httpx.BaseTransport | None = None) -> dict[str, Any]:
-    """Enrol this laptop: device token, HQ-issued certificate for the inspector's key, number blocks."""
+          device_name: str | None = None, transport: httpx.BaseTransport | None = None,
+          ca_file: str | Path | None = None) -> dict[str, Any]:
+    """Enrol this laptop: device token, HQ-issued certificate for the inspector's key, number blocks.
+    ``ca_file``: the bureau CA that signed HQ's HTTPS certificate; pinned (copied into the data folder)
+    and the only CA trusted for HQ from then on. Without it the system's trust store is used."""
     from inspector import keys, numbering
 
     home = store.home
+    ca_pem = _read_ca_file(ca_file) if ca_file is not None else None
     badge = badge_no or _only_badge(home)
     if not keys.has_key(home, badge):
         if not passphrase:
@@ -89,9 +132,16 @@ def enrol(store: Store, hq_url: str, code: str, *, badge_no: str | None = None, 
         keys.create_inspector_key(home, badge, (r or {}).get("name") or badge, passphrase, unit=(r or {}).get("unit"))
     body = {"code": code, "badge_no": badge, "public_key_pem": keys.public_key_pem(home, badge).decode(),
             "qr_public_key_pem": keys.device_public_pem(home).decode(), "device_name": device_name}
-    with HQClient(hq_url, transport=transport) as api:
+    with HQClient(hq_url, transport=transport, ca_file=ca_file) as api:
         resp = api.post("/api/v1/enrol", "设备登记", json=body)
     keys.install_hq_certificate(home, badge, resp["cert_pem"].encode(), resp["ca_pem"].encode())
+    pin = Path(home) / TLS_CA_FILE
+    if ca_pem is not None:  # pinned only once HQ answered through it; a new enrolment replaces the pin
+        tmp = pin.with_suffix(".tmp")
+        tmp.write_bytes(ca_pem)
+        tmp.replace(pin)
+    else:
+        pin.unlink(missing_ok=True)
     with store.tx() as db:
         db.execute("INSERT OR REPLACE INTO sync_enrolment (id, hq_url, device_id, token, badge_no, inspector_id,"
                    " hq_ca_sha256, enrolled_at) VALUES (1, ?, ?, ?, ?, ?, ?, ?)",
@@ -99,12 +149,20 @@ def enrol(store: Store, hq_url: str, code: str, *, badge_no: str | None = None, 
                     sha256_hex(resp["ca_pem"].encode()), now_iso()))
         db.execute("UPDATE sync_state SET pull_cursor = 0, hq_audit_seq = 0, hq_audit_hash = NULL,"
                    " hq_audit_status = NULL WHERE id = 1")
+        prof = (resp.get("hq") or {}).get("profile")
+        if isinstance(prof, dict) and isinstance(prof.get("text"), str):
+            # the laptop works under the profile its HQ publishes (law, wording, prefixes)
+            from inspector import profiles
+
+            profiles.install(store, prof["text"])
         for kind, prefix in (resp.get("hq", {}).get("doc_prefixes") or {}).items():
             store.set_meta(f"doc_prefix.{kind}", prefix)
         for b in resp.get("doc_blocks") or []:
             numbering.install_block(store, b["agency"], int(b["year"]), int(b["first"]), int(b["last"]), "hq")
         store.set_meta("enrolled", "1")
-        store.log("device", resp["device_id"], "enrol", {"hq_url": hq_url, "badge_no": badge}, push=False)
+        store.log("device", resp["device_id"], "enrol", {"hq_url": hq_url, "badge_no": badge,
+                                                          **({"tls_ca_sha256": sha256_hex(ca_pem)} if ca_pem else {})},
+                  push=False)
     return {"device_id": resp["device_id"], "badge_no": badge, "inspector": resp["inspector"],
             "doc_blocks": resp.get("doc_blocks") or [], "hq_url": hq_url}
 
@@ -179,7 +237,7 @@ def client_for(store: Store, transport: httpx.BaseTransport | None = None) -> HQ
     e = enrolment(store)
     if e is None:
         raise SyncError("本机还没有在总部登记；请先运行 inspector enrol --hq 地址 --code 登记码")
-    return HQClient(e["hq_url"], e["token"], transport=transport)
+    return HQClient(e["hq_url"], e["token"], transport=transport, ca_file=pinned_ca(store))
 
 
 # -- sync --------------------------------------------------------------------------------------------
@@ -190,12 +248,20 @@ def sync(store: Store, *, transport: httpx.BaseTransport | None = None, progress
     rep = SyncReport()
     t0 = time.perf_counter()
     prog = progress or (lambda _e: None)
+    try:  # a damaged or tampered store is never sent on: HQ would take it as the record
+        integrity.require_sound(store)
+    except StoreError as e:
+        rep.ok = False
+        rep.error = "\n".join(getattr(e, "problems", None) or [str(e)])
+        log.error("sync refused: %s", rep.error)
+        return rep
     api = client_for(store, transport)
     with store.tx() as db:
         run_id = db.execute("INSERT INTO sync_runs (started_at) VALUES (?)", (now_iso(),)).lastrowid
         db.execute("UPDATE sync_state SET last_attempt_at = ? WHERE id = 1", (now_iso(),))
     try:
         st = api.get("/api/v1/sync/state", "读取总部同步状态")
+        _follow_profile(store, api, st.get("profile"))
         _set_audit(store, st["audit"])
         rep.audit = st["audit"]
         limits = st.get("limits") or {}
@@ -203,6 +269,7 @@ def sync(store: Store, *, transport: httpx.BaseTransport | None = None, progress
         store.__dict__["_sync_audit_budget"] = int(limits.get("max_body") or 8 << 20) // 4
         if push:
             _push(store, api, rep, prog, limits)
+            _top_up_numbers(store, api, rep)
         if pull:
             _pull(store, api, rep, prog)
             _push_audit_only(store, api, rep)
@@ -222,6 +289,30 @@ def sync(store: Store, *, transport: httpx.BaseTransport | None = None, progress
             db.execute("UPDATE sync_state SET last_error = ?" + (", last_ok_at = ?" if rep.ok else "") + " WHERE id = 1",
                        (rep.error, now_iso()) if rep.ok else (rep.error,))
     return rep
+
+
+def _top_up_numbers(store: Store, api: HQClient, rep: SyncReport) -> None:
+    """Ask HQ for document numbers only where this laptop's run low (or a new year has none yet),
+    telling it how far each block is used; install what HQ grants or holds for us."""
+    import datetime as _dt
+
+    from inspector import numbering
+
+    year = _dt.date.today().year
+    low = numbering.low_series(store, year)
+    if not low:
+        return
+    try:
+        r = api.post("/api/v1/doc-blocks", "领取文号号段",
+                     json={"year": year, "agencies": low, "used": numbering.hq_usage(store)})
+    except HQRefused as e:  # e.g. the yearly cap: documents still work until the numbers are used up
+        rep.numbers.append(f"总部未发放新的文号号段：{e}")
+        return
+    got = numbering.install_missing(store, [*(r.get("blocks") or []), *(r.get("held") or [])])
+    for b in r.get("blocks") or []:
+        rep.numbers.append(f"已领取文号号段 {b['agency']}〔{b['year']}〕{b['first']}–{b['last']}")
+    if got > len(r.get("blocks") or []):
+        rep.numbers.append(f"补装了此前未收到的 {got - len(r.get('blocks') or [])} 个文号号段")
 
 
 def _set_audit(store: Store, a: dict[str, Any]) -> None:
@@ -309,6 +400,19 @@ def _push(store: Store, api: HQClient, rep: SyncReport, prog: Progress, limits: 
     _push_audit_only(store, api, rep)
 
 
+def _follow_profile(store: Store, api: HQClient, announced: Any) -> None:
+    """HQ published a different version of its jurisdiction profile: fetch and install it."""
+    if not isinstance(announced, dict) or not announced.get("version"):
+        return
+    if store.get_meta("profile.version") == announced["version"] and store.get_meta("profile.text"):
+        return
+    from inspector import profiles
+
+    got = api.get("/api/v1/profile", "读取总部发布的地区档案")
+    prof = profiles.install(store, got["text"])
+    log.info("profile %s version %s installed from HQ", prof.id, prof.version)
+
+
 def _push_audit_only(store: Store, api: HQClient, rep: SyncReport) -> None:
     """Send what is left of the audit chain (pushes carry at most AUDIT_BATCH entries)."""
     for _ in range(10000):
@@ -335,8 +439,24 @@ def _after_audit(store: Store, a: dict[str, Any], rep: SyncReport) -> None:
 
 def _send(store: Store, api: HQClient, bodies: list[dict[str, Any]], rep: SyncReport, prog: Progress,
           chunk: int) -> None:
+    from inspector import pii
+
     root = store.home / "blobs"
     keep = []
+    for b in bodies:
+        # the frozen body holds trainees' data sealed; the real values exist only in this request's memory
+        try:
+            plain, retired = pii.reveal_body(store.home, b)
+        except pii.Locked:
+            held = {"status": "pii_locked", "error": pii.LOCKED_MESSAGE}   # not in HELD: retried next sync
+            with store.tx() as db:
+                db.execute("UPDATE outbox SET result = ? WHERE op_id = ?", (dumps(held), b["op_id"]))
+            rep.pii_locked += 1
+            rep.held.append({"entity": b["entity"], "entity_id": b["entity_id"], **held})
+            continue
+        rep.pii_retired += retired
+        keep.append(plain)
+    bodies, keep = keep, []
     for b in bodies:  # an op whose file is gone from this laptop cannot be completed: hold it, go on
         gone = [s for s in b.get("blobs") or [] if not (root / s[:2] / s[2:4] / s).is_file()]
         if gone:
@@ -385,6 +505,8 @@ def _send(store: Store, api: HQClient, bodies: list[dict[str, Any]], rep: SyncRe
                 elif st == "missing_blobs":
                     retry.append(b)
                     missing.extend(res.get("missing") or [])
+                elif st == "pending":  # its inspection is not at HQ yet (held or later in the queue): next sync
+                    db.execute("UPDATE outbox SET result = ? WHERE op_id = ?", (dumps(res), b["op_id"]))
                 else:
                     held = {"status": "conflict" if st == "conflict" else "rejected", "hq": res,
                             "error": res.get("error")}

@@ -1,7 +1,7 @@
 """``make bench``: runs every tests/bench/bench_*.py ``run()`` and prints a table.
 
 Each ``run()`` returns rows: {"name", "seconds", "baseline", "baseline_seconds",
-"ratio", "target", "note"}; the baseline is measured in the same run, so the
+"ratio", "target", "note", "meaning"} ("meaning" says what the ratio tells a reader); the baseline is measured in the same run, so the
 ratio means something on any machine. Timings are never asserted in tests.
 """
 from __future__ import annotations
@@ -48,7 +48,8 @@ def _print_row(r: dict) -> None:
     print(f"[{r.get('group')}] {r.get('name')}: {f(r.get('seconds'))} s"
           f" | baseline {r.get('baseline', '-')}: {f(r.get('baseline_seconds'))} s"
           f" | ratio {f(r.get('ratio'))} | target {r.get('target', '-')}"
-          + (f" | {r['note']}" if r.get("note") else ""), flush=True)
+          + (f" | {r['note']}" if r.get("note") else "")
+          + (f"\n    meaning: {r['meaning']}" if r.get("meaning") else ""), flush=True)
 
 
 if __name__ == "__main__":

@@ -56,8 +56,15 @@ def _inspection(ctx: dict[str, Any], n_photos: int, seed: int) -> str:
     items = ["T-3-1", "T-5-6", "T-5-10"]
     for k, r in enumerate(ctx["photos"][:n_photos]):
         photos.add_photo(store, iid, r, item_id=items[k % 3], inspector_id=ctx["ins"][k % 2]["id"])
+    from inspector import visit_order
     from inspector.store import visits
 
+    # the photos changed the record after it was signed: read again and signed again, in order
+    _doc, reading = visit_order.make_preview(store, iid)
+    for page in range(1, reading.pages + 1):
+        visit_order.page_shown(store, reading.id, page)
+    for n, role in enumerate(("person_in_charge", "inspector1", "inspector2")):
+        visit_order.sign(store, iid, role, strokes=demo.strokes(seed * 7 + n))
     visits.finish_inspection(store, iid)
     return iid
 

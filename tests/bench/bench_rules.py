@@ -1,10 +1,13 @@
 """Rules engine speed: evaluating the largest checklist fully answered (tables of 30 rows),
 and one table item per keystroke, against baselines measured in the same run.
 
-Baselines: a trivial loop over the items that only reads the answers (the floor any
-evaluation pays) and parsing + validating the checklist's TOML (what loading costs)."""
+Baselines (floors, not alternatives: nobody evaluates a checklist another way in the GUI): a
+trivial loop over the items that only reads the answers (the floor any evaluation pays), and
+decoding the same answers from the JSON text they are stored as (the CPU time of decoding alone,
+which the GUI pays on every load before evaluating)."""
 from __future__ import annotations
 
+import json
 import time
 from typing import Any, Callable
 
@@ -60,20 +63,25 @@ def run() -> list[dict]:
     ev = evaluate(cl, answers)
     t_eval, n_eval = _mean(lambda: evaluate(cl, answers))
     t_triv, _ = _mean(trivial)
-    t_parse, n_parse = _mean(lambda: forms.parse_checklist(cl.source, cl.path), seconds=1.0, min_runs=20)
+    stored = {k: json.dumps(v, ensure_ascii=False) for k, v in answers.items()}  # answers.value as stored
+    t_dec, n_dec = _mean(lambda: {k: json.loads(v) for k, v in stored.items()}, seconds=1.0)
     rows = [
         {"name": f"evaluate {cl.id} ({len(items)} items, tables of {ROWS} rows, {ev.counts['fail']} failing)",
          "seconds": t_eval, "baseline": "loop reading every answer", "baseline_seconds": t_triv,
-         "ratio": t_eval / t_triv, "target": "< 0.005 s", "note": f"mean of {n_eval} runs"},
-        {"name": f"evaluate {cl.id} vs loading it", "seconds": t_eval,
-         "baseline": "parse + validate its TOML", "baseline_seconds": t_parse, "ratio": t_eval / t_parse,
-         "target": "< 0.005 s", "note": f"parse mean of {n_parse} runs"},
+         "ratio": t_eval / t_triv, "target": "< 0.005 s", "note": f"mean of {n_eval} runs",
+         "meaning": "ratio = cost of judging every item over merely touching every answer"},
+        {"name": f"evaluate {cl.id} vs decoding its answers", "seconds": t_eval,
+         "baseline": "json.loads of the same answers as stored", "baseline_seconds": t_dec,
+         "ratio": t_eval / t_dec, "target": "< 0.005 s", "note": f"decode mean of {n_dec} runs",
+         "meaning": "ratio = evaluation time in units of the CPU time needed just to decode the answers "
+                    "from the store; near 1 means evaluating costs about what loading the answers costs"},
     ]
     teachers = cl.item("T-2-1")
     t_key, n_key = _mean(lambda: evaluate_item(teachers, answers["T-2-1"]))
     rows.append({"name": f"evaluate_item teachers table ({ROWS} rows), per keystroke", "seconds": t_key,
                  "baseline": "loop reading every answer", "baseline_seconds": t_triv, "ratio": t_key / t_triv,
-                 "target": "< 0.001 s", "note": f"mean of {n_key} runs"})
+                 "target": "< 0.001 s", "note": f"mean of {n_key} runs",
+                 "meaning": "ratio = one table item re-judged per keystroke over touching every answer once"})
     big = max(lists.values(), key=lambda c: len(c.items))
     if big.id != cl.id:
         ba = all_passing(big)
@@ -81,5 +89,6 @@ def run() -> list[dict]:
         t_bt, _ = _mean(lambda: [ba.get(i.id) for i in big.items], seconds=0.5)
         rows.append({"name": f"evaluate {big.id} (most items: {len(big.items)})", "seconds": t_big,
                      "baseline": "loop reading every answer", "baseline_seconds": t_bt, "ratio": t_big / t_bt,
-                     "target": "< 0.005 s", "note": f"mean of {n_big} runs"})
+                     "target": "< 0.005 s", "note": f"mean of {n_big} runs",
+                     "meaning": "ratio = cost of judging every item over merely touching every answer"})
     return rows

@@ -1,6 +1,7 @@
 """Store benches: opening a store with 100,000 answers; one autosaved answer write."""
 from __future__ import annotations
 
+import sqlite3
 import statistics
 import tempfile
 import time
@@ -23,7 +24,7 @@ def _best(fn, n: int = 7) -> float:
 
 def run() -> list[dict]:
     tmp = Path(tempfile.mkdtemp(prefix="bench-store-"))
-    big, empty = tmp / "big.db", tmp / "empty.db"
+    big = tmp / "big.db"
     s = Store(big)
     inst, cv = seed_minimal(s)
     ts = now_iso()
@@ -36,7 +37,6 @@ def run() -> list[dict]:
             db["answers"].insert_all(({"inspection_id": iid, "checklist_version_id": cv, "item_id": f"I{j}",
                                        "value": str(j), "updated_at": ts} for j in range(100)))
     s.close()
-    Store(empty).close()
     n = Store(big).scalar("SELECT COUNT(*) FROM answers")
 
     def open_close(p: Path) -> None:
@@ -44,9 +44,17 @@ def run() -> list[dict]:
         st.scalar("SELECT COUNT(*) FROM inspections")  # first real read, as the GUI's start does
         st.close()
 
-    t_big, t_empty = _best(lambda: open_close(big)), _best(lambda: open_close(empty))
-    rows = [{"name": f"open a store holding {n:,} answers", "seconds": t_big, "baseline": "open an empty store",
-             "baseline_seconds": t_empty, "ratio": t_big / t_empty, "target": "< 0.100 s"}]
+    def raw_open(p: Path) -> None:  # the floor: SQLite itself opening the same file, same first read
+        conn = sqlite3.connect(p)
+        conn.execute("SELECT COUNT(*) FROM inspections").fetchone()
+        conn.close()
+
+    t_big, t_raw = _best(lambda: open_close(big)), _best(lambda: raw_open(big))
+    rows = [{"name": f"open a store holding {n:,} answers", "seconds": t_big,
+             "baseline": "sqlite3.connect + the same first read on the same file", "baseline_seconds": t_raw,
+             "ratio": t_big / t_raw, "target": "< 0.100 s",
+             "meaning": "ratio = Store.open (schema check, pragmas, WAL) over SQLite's bare open of the same "
+                        "file; the extra time is what the app adds before the first screen can read"}]
 
     # one answer write, durable on return (WAL + synchronous=FULL) vs the same write with synchronous=OFF
     def write_lat(sync: str) -> list[float]:
@@ -62,9 +70,13 @@ def run() -> list[dict]:
         return lat
 
     full, off = write_lat("FULL"), write_lat("OFF")
-    p99 = lambda xs: sorted(xs)[int(len(xs) * 0.99) - 1]
+
+    def p99(xs: list[float]) -> float:
+        return sorted(xs)[int(len(xs) * 0.99) - 1]
+
     rows.append({"name": "set_answer (autosave, fsync), median", "seconds": statistics.median(full),
                  "baseline": "same write, synchronous=OFF", "baseline_seconds": statistics.median(off),
                  "ratio": statistics.median(full) / statistics.median(off), "target": "< 0.016 s",
-                 "note": f"p99 {p99(full) * 1000:.1f} ms, max {max(full) * 1000:.1f} ms"})
+                 "note": f"p99 {p99(full) * 1000:.1f} ms, max {max(full) * 1000:.1f} ms",
+                 "meaning": "ratio = price of durability (fsync on commit) over the same write not waiting for the disk"})
     return rows

@@ -19,13 +19,29 @@ from inspector.util import dumps, new_id, now_iso
 RECT_STATUSES = ("待整改", "已按期整改", "逾期整改", "拒不整改或敷衍整改")
 
 
+def full_row(table: sa.Table, rec: Any) -> dict[str, Any]:
+    """A synced row as the console reads it: every column of ``table`` (None where NULL) plus the
+    laptop's extra fields. ``service.join_row`` drops NULL columns (absent and NULL look alike on the
+    wire); the templates read fields by name under StrictUndefined, so a NULL must read as None."""
+    out: dict[str, Any] = {c: None for c in table.c.keys() if c not in service.BOOKKEEPING}
+    out.update(service.join_row(table, rec))
+    return out
+
+
+def row_or_empty(table: sa.Table, rec: Any) -> dict[str, Any]:
+    """``full_row``, or every column None when the row is missing (e.g. an institution not in the directory)."""
+    if rec is None:
+        return {c: None for c in table.c.keys() if c not in service.BOOKKEEPING}
+    return full_row(table, rec)
+
+
 def _rows(conn: Connection, table: sa.Table, where: Any = None, order: Any = None) -> list[dict[str, Any]]:
     q = sa.select(table)
     if where is not None:
         q = q.where(where)
     if order is not None:
         q = q.order_by(order)
-    return [service.join_row(table, r) for r in conn.execute(q).all()]
+    return [full_row(table, r) for r in conn.execute(q).all()]
 
 
 def _plain(table: sa.Table, conn: Connection, where: Any = None, order: Any = None) -> list[dict[str, Any]]:
@@ -65,7 +81,7 @@ def inspections(conn: Connection, where: Any = None) -> list[dict[str, Any]]:
         q = q.where(where)
     out = []
     for r in conn.execute(q.order_by(D.inspections.c.started_at.desc())).all():
-        d = service.join_row(D.inspections, r)
+        d = full_row(D.inspections, r)
         d["superseded_by"] = r.superseded_by
         out.append(d)
     return out
@@ -265,3 +281,64 @@ def publications(conn: Connection, kind: str | None = None) -> list[dict[str, An
     P = C.publications
     w = P.c.kind == kind if kind else None
     return _plain(P, conn, w, P.c.published_at.desc())
+
+
+# -- one inspection, as the console's inspection page shows it ------------------------------------------
+SIGNATURE_ROLES = {"inspector1": "检查人员（一）", "inspector2": "检查人员（二）", "person_in_charge": "被检查单位负责人",
+                   "witness": "见证人", "recipient": "受送达人"}
+
+
+def _revision_ref(conn: Connection, iid: str | None) -> dict[str, Any] | None:
+    """Id, revision number and date of another revision (a link target); None when there is none."""
+    if not iid:
+        return None
+    I = D.inspections
+    r = conn.execute(sa.select(I.c.id, I.c.revision, I.c.started_at, I.c.status).where(I.c.id == iid)).first()
+    if r is None:  # named by the laptop but not (yet) at HQ: still show the id
+        return {"id": iid, "revision": None, "started_at": None, "status": None, "at_hq": False}
+    return {**dict(r._mapping), "at_hq": True}
+
+
+def latest_signatures(children: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The latest handwritten signature or refusal per role (the laptop prints the same one), in role order."""
+    latest: dict[str, dict[str, Any]] = {}
+    for s in sorted((c for c in children if isinstance(c, dict)),
+                    key=lambda c: (str(c.get("created_at") or ""), str(c.get("id") or ""))):
+        latest[str(s.get("role") or "")] = s
+    order = list(SIGNATURE_ROLES)
+    out = []
+    for role, s in sorted(latest.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order)):
+        out.append({"role": role, "role_zh": SIGNATURE_ROLES.get(role, role), "name": s.get("signer_name") or "",
+                    "refused": bool(s.get("refused")), "reason": s.get("refusal_reason") or "",
+                    "at": s.get("created_at") or ""})
+    return out
+
+
+def inspection_detail(conn: Connection, iid: str) -> dict[str, Any] | None:
+    """An inspection with its answers, findings, photos, documents, rectifications, signatures and the
+    revisions it replaces / is replaced by; every row complete (``full_row``). None if HQ has no such id."""
+    I = D.inspections
+    rec = conn.execute(sa.select(I).where(I.c.id == iid)).first()
+    if rec is None:
+        return None
+    row = full_row(I, rec)
+    row["superseded_by"] = rec.superseded_by
+    A = D.answers
+    answers = [full_row(A, r) for r in conn.execute(
+        sa.select(A).where(A.c.inspection_id == iid).order_by(A.c.checklist_version_id, A.c.item_id)).all()]
+    kids: dict[str, list[Any]] = {}
+    IC = D.inspection_children
+    for r in conn.execute(sa.select(IC).where(IC.c.inspection_id == iid).order_by(IC.c.kind, IC.c.child_id)).all():
+        kids.setdefault(r.kind, []).append(decode(r.data))
+    docs = _rows(conn, D.documents, D.documents.c.inspection_id == iid, D.documents.c.created_at)
+    for d in docs:
+        served = decode(d.get("served"))
+        d["served"] = served if isinstance(served, dict) else None  # receipts: method, refusal reason, witness
+        d["status"] = d.get("status")  # a laptop field (extra), absent on rows older laptops sent
+    return {"row": row, "answers": answers, "findings": findings(conn, iid), "children": kids,
+            "signatures": latest_signatures(kids.get("signatures") or []),
+            "photos": _rows(conn, D.photos, D.photos.c.inspection_id == iid, D.photos.c.created_at),
+            "docs": docs,
+            "rects": _rows(conn, D.rectifications, D.rectifications.c.inspection_id == iid),
+            "replaces": _revision_ref(conn, row.get("replaces_id")),
+            "superseded_by": _revision_ref(conn, rec.superseded_by)}

@@ -14,13 +14,15 @@ from typing import Any, Callable
 import sqlalchemy as sa
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from inspector.hq import console_db as C
 from inspector.hq import db as D
 from inspector.hq import service
+from inspector.hq import headers as H
+from inspector.hq import throttle as TH
 from inspector.hq.console import auth as A
 from inspector.hq.console import data
 from inspector.hq.errors import HQError
@@ -32,14 +34,17 @@ from inspector.reports import progress as PG
 from inspector.reports import publication as PB
 
 router = APIRouter(include_in_schema=False)
+# StrictUndefined: a field a template names but the row lacks is a bug to see in tests, not a blank cell
+# (data.full_row gives every column, None where NULL)
 env = Environment(loader=FileSystemLoader(str(Path(__file__).parent / "templates")),
-                  autoescape=select_autoescape(default=True, default_for_string=True))
+                  autoescape=select_autoescape(default=True, default_for_string=True), undefined=StrictUndefined)
 
 NAV = [("dashboard", "/console/", "首页", "viewer"), ("inspections", "/console/inspections", "检查记录", "viewer"),
        ("rectifications", "/console/rectifications", "整改跟踪", "viewer"), ("ledger", "/console/ledger", "问题台账", "viewer"),
        ("progress", "/console/progress", "进展情况表", "viewer"), ("credit", "/console/credit", "信用评估", "viewer"),
        ("draws", "/console/draws", "抽取与公开", "viewer"), ("directories", "/console/directories", "名录库", "viewer"),
-       ("devices", "/console/devices", "设备管理", "admin")]
+       ("forms", "/console/forms", "检查表", "viewer"),
+       ("devices", "/console/devices", "设备管理", "admin"), ("lockouts", "/console/lockouts", "登录锁定", "admin")]
 STATUS_CLASS = {"待整改": "st-open", "已按期整改": "st-ok", "逾期整改": "st-warn", "拒不整改或敷衍整改": "st-bad",
                 "优秀": "st-ok", "良好": "st-ok", "合格": "st-warn", "不合格": "st-bad", "finished": "st-ok",
                 "draft": "st-open"}
@@ -118,6 +123,9 @@ async def attempt(request: Request, fn: Callable[[], Any]) -> Any:
 
 def install(app: Any) -> None:
     app.include_router(router)
+    from inspector.hq.console import forms_routes  # checklists authored in XLSX
+
+    app.include_router(forms_routes.router)
 
     @app.exception_handler(A.LoginRequired)
     async def _login(request: Request, _e: A.LoginRequired) -> Response:
@@ -158,7 +166,8 @@ def login_page(request: Request) -> HTMLResponse:
     token = request.cookies.get("hq_login_csrf") or secrets.token_urlsafe(16)
     resp = render(request, "login.html", login_csrf=token, next=request.query_params.get("next") or "/console/",
                   error=None)
-    resp.set_cookie("hq_login_csrf", token, httponly=True, samesite="strict", path="/console")
+    resp.set_cookie("hq_login_csrf", token, httponly=True, samesite="strict", path="/console",
+                    secure=H.cookie_secure(request.scope, hq(request).cfg))
     return resp
 
 
@@ -170,15 +179,24 @@ async def login_post(request: Request) -> Response:
     cookie = request.cookies.get("hq_login_csrf") or ""
     if not cookie or not secrets.compare_digest(cookie, str(form.get("csrf") or "")):
         raise A.CSRFError()
-    token = await run_in_threadpool(A.login, engine(request), str(form.get("username") or ""),
-                                    str(form.get("password") or ""))
     nxt = str(form.get("next") or "/console/")
     if not nxt.startswith("/console/") or nxt.startswith("//"):
         nxt = "/console/"
+    cfg = hq(request).cfg
+    try:  # throttled per account and address before any argon2 work (inspector/hq/throttle.py)
+        token = await A.login_async(engine(request), TH.Policy.from_config(cfg), str(form.get("username") or ""),
+                                    str(form.get("password") or ""), H.client_addr(request.scope, cfg),
+                                    cfg.argon2_workers)
+    except TH.Throttled as t:
+        await TH.hold(cfg, t)
+        page = render(request, "login.html", status=429, login_csrf=cookie, next=nxt, error=t.message)
+        page.headers.update(t.headers())
+        return page
     if token is None:
         return render(request, "login.html", status=401, login_csrf=cookie, next=nxt, error="用户名或口令错误")
     resp = RedirectResponse(nxt, status_code=303)
-    resp.set_cookie(A.COOKIE, token, httponly=True, samesite="lax", path="/", max_age=A.SESSION_HOURS * 3600)
+    resp.set_cookie(A.COOKIE, token, httponly=True, samesite="lax", path="/", max_age=A.SESSION_HOURS * 3600,
+                    secure=H.cookie_secure(request.scope, cfg))
     return resp
 
 
@@ -187,7 +205,8 @@ async def logout(request: Request) -> Response:
     staff, _ = await need_post(request, "viewer")
     await run_in_threadpool(A.logout, engine(request), staff)
     resp = RedirectResponse("/console/login", status_code=303)
-    resp.delete_cookie(A.COOKIE, path="/")
+    resp.delete_cookie(A.COOKIE, path="/", httponly=True, samesite="lax",
+                       secure=H.cookie_secure(request.scope, hq(request).cfg))
     return resp
 
 
@@ -252,16 +271,14 @@ def inspection_page(request: Request, iid: str) -> HTMLResponse:
     staff = need(request)
     e = engine(request)
     with e.connect() as conn:
-        full = service.export_entity(conn, "inspection", iid)
+        full = data.inspection_detail(conn, iid)
         if full is None:
             return error_page(request, 404, "没有这条检查记录", f"总部没有检查记录 {iid}")
         row = full["row"]
-        inst = service.join_row(D.institutions, conn.execute(sa.select(D.institutions).where(
-            D.institutions.c.id == row["institution_id"])).first() or _Empty())
+        inst = data.row_or_empty(D.institutions, conn.execute(sa.select(D.institutions).where(
+            D.institutions.c.id == row["institution_id"])).first())
         insps = data.inspectors(conn)
-        photos = data._rows(conn, D.photos, D.photos.c.inspection_id == iid)
-        docs = data._rows(conn, D.documents, D.documents.c.inspection_id == iid)
-        rects = data._rows(conn, D.rectifications, D.rectifications.c.inspection_id == iid)
+        photos, docs, rects = full["photos"], full["docs"], full["rects"]
         hand = data.handling(conn)
         cvs = {r["id"]: r for r in data._rows(conn, D.checklist_versions)}
     answers_by_cv: dict[str, list[dict[str, Any]]] = {}
@@ -278,10 +295,13 @@ def inspection_page(request: Request, iid: str) -> HTMLResponse:
         d["has_blob"] = bool(d["blob"]) and hq(request).blobs.has(d["blob"])
     for p in photos:
         p["has_blob"] = bool(p.get("sha256")) and hq(request).blobs.has(p["sha256"])
+        p["thumb"] = p["sha256"] if not p.get("thumb_sha256") or not hq(request).blobs.has(p["thumb_sha256"]) \
+            else p["thumb_sha256"]
     names = [insps.get(x, {}) for x in data.decode(row.get("inspector_ids")) or []]
     return render(request, "inspection.html", active="inspections", i=row, inst=inst, findings=full["findings"],
                   answers=answers_by_cv, cvs=cvs, photos=photos, docs=docs, rects=rects, hand=hand,
                   inspectors=names, pic=data.decode(row.get("person_in_charge")) or {},
+                  signatures=full["signatures"], replaces=full["replaces"], superseded_by=full["superseded_by"],
                   categories=list(M.TRAINING_CATEGORIES if inst.get("kind") == "培训机构" else M.EVALUATION_CATEGORIES),
                   can_edit=staff.can("reviewer"))
 
@@ -372,14 +392,14 @@ def rectification_page(request: Request, rid: str) -> HTMLResponse:
         rec = conn.execute(sa.select(D.rectifications).where(D.rectifications.c.id == rid)).first()
         if rec is None:
             return error_page(request, 404, "没有这条整改记录", rid)
-        r = service.join_row(D.rectifications, rec)
+        r = data.full_row(D.rectifications, rec)
         inst = service.join_row(D.institutions, conn.execute(sa.select(D.institutions).where(
             D.institutions.c.id == r["institution_id"])).first() or _Empty())
         insps = data.inspectors(conn)
         task = None
         if r.get("reinspection_task_id"):
             t = conn.execute(sa.select(D.tasks).where(D.tasks.c.id == r["reinspection_task_id"])).first()
-            task = service.join_row(D.tasks, t) if t else None
+            task = data.full_row(D.tasks, t) if t else None
         later = [i for i in data.inspections(conn, D.inspections.c.institution_id == r["institution_id"])
                  if i["id"] != r["inspection_id"] and not i.get("superseded_by")]
         nf = {i["id"]: len(data.findings(conn, i["id"])) for i in later}
@@ -424,8 +444,15 @@ def _ledger(request: Request) -> tuple[list[dict[str, Any]], dict[str, str], dic
     return rows, f, inp
 
 
+def _unit(request: Request) -> str:
+    """填报单位: HQ's agency when it is named (by init or its profile); '' leaves the seed's blank."""
+    from inspector.reports.xlsx_print import named_unit
+
+    return named_unit(hq(request).cfg.agency)
+
+
 def _ledger_meta(request: Request, f: dict[str, str], staff: A.Staff) -> dict[str, Any]:
-    unit = hq(request).cfg.agency + (f"（{f['county']}）" if f["county"] else "")
+    unit = _unit(request) + (f"（{f['county']}）" if f["county"] and _unit(request) else "")
     return {"date": data.today(), "unit": unit, "footer": {"联系人": "", "填报人": staff.name, "审核人": ""}}
 
 
@@ -451,7 +478,12 @@ def ledger_pdf(request: Request) -> Response:
     staff = need(request)
     rows, f, _ = _ledger(request)
     m = _ledger_meta(request, f, staff)
-    return _download(LG.build_pdf(rows, date=m["date"], unit=m["unit"], footer=m["footer"]), "问题台账.pdf")
+    from inspector.hq import ledger_issue  # HQ issues it: numbered, signed, timestamped
+
+    h = hq(request)
+    pdf, number = ledger_issue.issue(h.cfg, h.engine, h.blobs, rows, date=m["date"], unit=m["unit"],
+                                     footer=m["footer"], issued_by=staff.username)
+    return _download(pdf, f"问题台账_{number}.pdf")
 
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -493,7 +525,7 @@ def progress_page(request: Request) -> HTMLResponse:
     t2, _ = _progress(request, "2")
     inp_c = _counties(data.report_inputs(engine(request)))
     return render(request, "progress.html", active="progress", tables=[("1", t1), ("2", t2)], f=f,
-                  qs=request.url.query, unit=hq(request).cfg.agency, counties=inp_c)
+                  qs=request.url.query, unit=PG.header_line(_unit(request)).split("：", 1)[1], counties=inp_c)
 
 
 @router.get("/console/progress/{annex}.{ext}")
@@ -502,7 +534,7 @@ def progress_file(request: Request, annex: str, ext: str) -> Response:
     if annex not in ANNEX or ext not in ("xlsx", "pdf"):
         return error_page(request, 404, "没有这个报表", f"附件{annex}.{ext}")
     t, _ = _progress(request, annex)
-    unit = hq(request).cfg.agency
+    unit = _unit(request)
     name = f"附件{annex}_进展情况表_{t.since}_{t.until}.{ext}"
     if ext == "pdf":
         return _download(PG.build_pdf(t, unit=unit), name)
@@ -580,7 +612,7 @@ def credit_public(request: Request, ext: str) -> Response:
                             "county": d.get("county"), "self_grade": d["self_grade"], "grade": d["grade"],
                             "note": d["note"]} for d in decided])
     title = f"{year}年度职业技能培训和评价机构信用评估结果公示"
-    sub = f"{hq(request).cfg.agency}　公示期：自发布之日起 5 个工作日"
+    sub = "　".join(x for x in (_unit(request), "公示期：自发布之日起 5 个工作日") if x)
     foot = "公示期内如有异议，请以书面形式向人力资源社会保障部门反映。"
     name = f"信用评估公示_{year}.{ext}"
     if ext == "pdf":
@@ -669,11 +701,10 @@ async def self_post(request: Request) -> Response:
 
         e = engine(request)
         if isinstance(upload, UploadFile) and upload.filename:
-            suffix = Path(upload.filename).suffix or ".csv"
-            with tempfile.NamedTemporaryFile(suffix=suffix) as tmp:
-                tmp.write(upload.file.read())
-                tmp.flush()
-                rows = CR.parse_self_assessments(tmp.name)
+            with tempfile.TemporaryDirectory() as tmp:  # the upload's own name: messages name the file
+                p = Path(tmp) / (Path(upload.filename).name or "自评.csv")
+                p.write_bytes(upload.file.read())
+                rows = CR.parse_self_assessments(p)
             src = upload.filename
         else:
             rows = CR.parse_rows([list(CR.SELF_COLUMNS), [str(form.get("credit_code") or ""), str(form.get("year") or ""),
@@ -754,7 +785,7 @@ def draw_page(request: Request, did: str) -> HTMLResponse:
         pub = [p for p in data.publications(conn, "draw") if p["ref"] == did]
     if r is None:
         return error_page(request, 404, "没有这次抽取", did)
-    d = service.join_row(D.draws, r)
+    d = data.full_row(D.draws, r)
     rec = data.decode(d.get("record")) or {}
     from inspector.publish import summary_rows, task_rows
 
@@ -777,7 +808,7 @@ def draw_file(request: Request, did: str, ext: str) -> Response:
     with tempfile.TemporaryDirectory() as tmp:
         p = Path(tmp) / f"draw.{ext}"
         if ext == "pdf":
-            export_pdf(rec, p, agency=hq(request).cfg.agency)
+            export_pdf(rec, p, agency=_unit(request))
         else:
             export_xlsx(rec, p)
         body = p.read_bytes()
@@ -814,7 +845,9 @@ def results_file(request: Request, ext: str) -> Response:
     need(request)
     rows, f = _results(request)
     title = "双随机抽查结果公开"
-    sub = f"{hq(request).cfg.agency}　检查期间：{f['since']} 至 {f['until']}"
+    from inspector.reports.xlsx_print import date_text
+
+    sub = "　".join(x for x in (_unit(request), f"检查期间：{date_text(f['since'])}至{date_text(f['until'])}") if x)
     if ext == "pdf":
         return _download(LS.build_pdf(title, PB.RESULT_COLUMNS, rows, subtitle=sub,
                                       widths=(4, 9, 26, 17, 8, 8, 12, 14, 5, 10)), "抽查结果公开.pdf")
@@ -829,6 +862,18 @@ async def results_publish(request: Request) -> Response:
     ref = f"{form.get('since')}~{form.get('until')}"
     await run_in_threadpool(data.publish, engine(request), "results", ref, f"抽查结果（{ref}）", staff.username)
     return back("/console/publication", "抽查结果已登记公开")
+
+
+# -- import templates ------------------------------------------------------------------------------------------
+@router.get("/console/templates/{kind}.xlsx")
+def import_template(request: Request, kind: str) -> Response:
+    """The template workbook of an import (inspector/import_templates.py), for the clerk to fill."""
+    need(request)
+    from inspector import import_templates as T
+
+    if kind not in T.KINDS:
+        return error_page(request, 404, "没有这个模板", kind)
+    return _download(T.build(kind), T.FILE_NAMES[kind])
 
 
 # -- directories -----------------------------------------------------------------------------------------------
@@ -973,6 +1018,33 @@ async def enrol_code(request: Request) -> Response:
     return back("/console/devices?code=" + urllib.parse.quote(r["code"]), f"登记码已生成（执法证号 {r['badge_no']}）")
 
 
+# -- lockouts (throttled logins and codes) ---------------------------------------------------------------------
+@router.get("/console/lockouts")
+def lockouts_page(request: Request) -> HTMLResponse:
+    need(request, "admin")
+    cfg = hq(request).cfg
+    policy = TH.Policy.from_config(cfg)
+    return render(request, "lockouts.html", active="lockouts", rows=TH.status(engine(request), policy),
+                  policy=policy)
+
+
+@router.post("/console/lockouts/unlock")
+async def lockouts_unlock(request: Request) -> Response:
+    staff, form = await need_post(request, "admin")
+    scope, key = str(form.get("scope") or ""), str(form.get("key") or "")
+    if scope not in TH.SCOPE_ZH or not key:
+        return error_page(request, 422, "操作未完成", "缺少要解锁的对象（scope 与 key）")
+
+    def work() -> int:
+        n = TH.unlock(engine(request), scope, key, by=staff.username)
+        with engine(request).begin() as conn:
+            data.event(conn, staff.username, "解除登录锁定", scope, key)
+        return n
+
+    _, err = await attempt(request, work)
+    return err or back("/console/lockouts", f"已解锁：{TH.SCOPE_ZH[scope]} {key}")
+
+
 # -- public verification (no login) --------------------------------------------------------------------------------
 KIND_ZH = {"record": "现场检查笔录", "notice": "责令限期整改通知书", "receipt": "送达回证", "ledger": "问题台账"}
 
@@ -996,7 +1068,7 @@ def _doc_context(request: Request, token: str | None) -> dict[str, Any]:
         if r is None:
             ctx["qr_problem"] = "总部没有这份文书的记录（尚未同步，或二维码不是本机关签发的）"
             return ctx
-        doc = service.join_row(D.documents, r)
+        doc = data.full_row(D.documents, r)
         insp = conn.execute(sa.select(D.inspections).where(D.inspections.c.id == r.inspection_id)).first()
         inst = None
         if insp is not None:
@@ -1023,7 +1095,11 @@ def _check_upload(request: Request, body: bytes, doc: dict[str, Any] | None) -> 
     trust = [cfg.ca_dir / "ca.cert.pem"] if (cfg.ca_dir / "ca.cert.pem").exists() else []
     sig = verify_bytes(body, trust)
     with engine(request).connect() as conn:
-        match = conn.execute(sa.select(D.documents).where(D.documents.c.sha256 == sha)).first()
+        from inspector.hq import pades_lt
+
+        lt_doc = pades_lt.document_id_for_sha(conn, sha)  # HQ's timestamped (B-LT) copy counts as the document
+        match = conn.execute(sa.select(D.documents).where(
+            D.documents.c.id == lt_doc if lt_doc else D.documents.c.sha256 == sha)).first()
     matched = service.join_row(D.documents, match) if match is not None else None
     same = matched is not None and (doc is None or matched["id"] == doc["id"])
     return {"sha256": sha, "size": len(body), "matches": same, "matched": matched, "sig": sig,

@@ -1,0 +1,1 @@
+"""Shipped checklists and profiles: the package ``inspector.assets.forms`` (see inspector/assets)."""

@@ -1,0 +1,1 @@
+"""Shipped fonts and icons: the package ``inspector.assets.resources`` (see inspector/assets)."""

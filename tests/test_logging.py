@@ -1,0 +1,32 @@
+"""Logs instead of silence (issue 15 item 3): the CLI writes a rotating log in the data folder;
+HQ logs one line per request with a request id that it echoes to the client."""
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+
+import httpx
+
+from tests.hq_fixtures import *  # noqa: F401,F403
+
+
+def test_cli_logs_to_the_data_folder(tmp_path):
+    home = tmp_path / "home"
+    r = subprocess.run([sys.executable, "-m", "inspector", "--home", str(home), "backup", "create"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    text = (home / "logs" / "inspector.log").read_text(encoding="utf-8")
+    assert "backup" in text and "INFO" in text
+
+
+def test_hq_logs_each_request_with_its_id(hq, caplog):
+    caplog.set_level(logging.INFO, logger="inspector.hq.requests")
+    r = httpx.get(hq.url + "/api/v1/health", headers={"X-Request-ID": "laptop-42"})
+    assert r.headers["x-request-id"] == "laptop-42"
+    r2 = httpx.get(hq.url + "/api/v1/health", headers={"X-Request-ID": "bad id; drop table"})
+    rid = r2.headers["x-request-id"]
+    assert rid != "bad id; drop table" and len(rid) == 16
+    lines = [rec.getMessage() for rec in caplog.records if rec.name == "inspector.hq.requests"]
+    assert any(ln.startswith("laptop-42 GET /api/v1/health -> 200") for ln in lines), lines
+    assert any(ln.startswith(rid) for ln in lines)

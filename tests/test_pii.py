@@ -1,0 +1,432 @@
+"""Trainees' personal data encrypted at rest (issue 14 item 1, inspector/pii.py): nothing in clear in
+the database, its WAL, the outbox or a backup; masked on screen and in the CLI; the real values reach
+HQ only after an unlock; a locked sync holds just those records; shared laptop; forgotten passphrase;
+the OS key store path; rows written in plaintext by an earlier version sealed at open."""
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+import sqlalchemy as sa
+
+from inspector import keys, pii
+from inspector.cli import main as cli
+from inspector.hq import db as D
+from inspector.hq import service
+from inspector.sampling import read_roster, sample_roster
+from inspector.store import Store, backup, visits
+from inspector.sync import certify_inspector, sync
+from tests.hq_fixtures import *  # noqa: F401,F403
+from tests.hq_fixtures import PASSPHRASE, enrolled_laptop, ensure_base, make_inspection
+from tests.ui_fixtures import write_roster
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process() -> Iterator[None]:
+    """Each test starts like a new process: nothing unlocked, no OS key store."""
+    import keyring
+    from keyring.backends import fail
+
+    pii.lock()
+    keyring.set_keyring(fail.Keyring())
+    yield
+    pii.lock()
+    keyring.set_keyring(fail.Keyring())
+
+
+def _sample(store: Store, iid: str, tmp_path: Path, n: int = 40) -> list[dict[str, Any]]:
+    """The real flow: a roster file → inspector.sampling → visits.add_trainee_checks."""
+    res = sample_roster(read_roster(write_roster(tmp_path / f"roster-{iid}.csv", n)), iid)
+    rows = res.check_rows()
+    visits.add_trainee_checks(store, iid, rows, actor="test")
+    return rows
+
+
+def _secrets(rows: list[dict[str, Any]]) -> list[tuple[str, bytes]]:
+    out = []
+    for r in rows:
+        for f in ("name", "id_number", "phone"):
+            if r.get(f):
+                out.append((f"{f}={r[f]}", str(r[f]).encode("utf-8")))
+    return out
+
+
+def _found(paths: list[Path], secrets: list[tuple[str, bytes]]) -> list[str]:
+    hits = []
+    for p in paths:
+        data = p.read_bytes()
+        hits += [f"{p.name}: {label}" for label, b in secrets if b in data]
+    return hits
+
+
+def _all_files(root: Path) -> list[Path]:
+    return [p for p in root.rglob("*") if p.is_file()]
+
+
+def _hq_trainees(hq: Any, iid: str) -> list[dict[str, Any]]:
+    with hq.engine.connect() as c:
+        rows = c.execute(sa.select(D.inspection_children.c.data).where(
+            D.inspection_children.c.inspection_id == iid, D.inspection_children.c.kind == "trainee_checks")).all()
+    return [json.loads(r[0]) if isinstance(r[0], str) else r[0] for r in rows]
+
+
+def _hq_has_inspection(hq: Any, iid: str) -> bool:
+    with hq.engine.connect() as c:
+        return c.execute(sa.select(D.inspections.c.id).where(D.inspections.c.id == iid)).first() is not None
+
+
+# -- at rest, locked sync, unlocked sync ---------------------------------------------------------------
+def test_no_clear_pii_at_rest_locked_sync_holds_only_it_unlocked_sync_delivers(tmp_path, hq, capsys):
+    store = enrolled_laptop(tmp_path / "laptop", hq)     # B001's passphrase wraps the PII key
+    home = store.home
+    rng = random.Random(7)
+    iid = make_inspection(store, rng, photos=1)
+    other = make_inspection(store, rng, photos=1)        # no trainees: must sync even while locked
+    rows = _sample(store, iid, tmp_path)
+    assert len(rows) == 4
+    secrets = _secrets(rows)
+
+    # the app shows masked copies only
+    shown = visits.list_trainee_checks(store, iid)
+    by_row = {r["row"]: r for r in rows}
+    for s in shown:
+        real = by_row[s["roster_row"]]
+        assert s["id_number"] == real["id_number"][:6] + "********" + real["id_number"][-4:]
+        assert s["phone"] == real["phone"][:3] + "****" + real["phone"][-4:]
+        assert s["name"] == real["name"][0] + "*" * (len(real["name"]) - 1)
+
+    # a new process: the key is locked. The sync sends everything but the inspection holding PII
+    pii.lock()
+    rep = sync(store)
+    assert rep.ok, rep.error
+    assert rep.pii_locked == 1 and [h["entity_id"] for h in rep.held] == [iid]
+    assert pii.LOCKED_MESSAGE in rep.text()
+    assert _hq_has_inspection(hq, other) and not _hq_has_inspection(hq, iid)
+    held = store.one("SELECT payload, result FROM outbox WHERE entity = 'inspection' AND entity_id = ?"
+                     " AND sent_at IS NULL", (iid,))
+    assert held and json.loads(held["result"])["status"] == "pii_locked"
+    assert "enc1:" in held["payload"]                   # frozen body: ciphertext only
+
+    # raw bytes: database, WAL, outbox payloads, a backup, every file in the data folder
+    payloads = "\n".join(r["payload"] for r in store.rows("SELECT payload FROM outbox")).encode("utf-8")
+    (tmp_path / "outbox.bin").write_bytes(payloads)
+    info = backup.create(store, "test")
+    wal = home / "inspector.db-wal"
+    assert wal.exists() and wal.stat().st_size > 0
+    files = [home / "inspector.db", wal, tmp_path / "outbox.bin", *_all_files(info.path), *_all_files(home)]
+    assert _found(files, secrets) == []
+    assert oct(home.stat().st_mode & 0o777) == "0o700"
+    assert oct((home / "inspector.db").stat().st_mode & 0o777) == "0o600"
+
+    # the inspector goes on (a new op, frozen at the next sync); then the CLI syncs with the
+    # passphrase from the environment; HQ gets the real values
+    visits.record_trainee_check(store, shown[0]["id"], method="电话", reached=True, answers={"attended": True})
+    pii.lock()
+    import os
+    os.environ["PII_TEST_PW"] = PASSPHRASE
+    try:
+        assert cli(["--home", str(home), "sync", "--quiet", "--passphrase-env", "PII_TEST_PW"]) == 0
+    finally:
+        del os.environ["PII_TEST_PW"]
+    out = capsys.readouterr().out
+    assert pii.LOCKED_MESSAGE not in out
+    got = {r["roster_row"]: r for r in _hq_trainees(hq, iid)}
+    assert len(got) == 4
+    for r in rows:
+        h = got[r["row"]]
+        assert (h["name"], h["id_number"], h["phone"]) == (r["name"], r["id_number"], r["phone"])
+        assert "id_masked" not in h                      # HQ keeps the shape it always had
+    # sending did not leave plaintext behind
+    store.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+    assert _found([home / "inspector.db", wal], secrets) == []
+
+    # CLI show: masked without a passphrase in list form, real with one
+    pii.lock()
+    os.environ["PII_TEST_PW"] = PASSPHRASE
+    try:
+        assert cli(["--home", str(home), "pii", "show", iid, "--passphrase-env", "PII_TEST_PW", "--json"]) == 0
+    finally:
+        del os.environ["PII_TEST_PW"]
+    real = json.loads(capsys.readouterr().out)
+    assert {r["id_number"] for r in real} == {r["id_number"] for r in rows}
+    store.close()
+
+
+# -- shared laptop ---------------------------------------------------------------------------------
+def test_shared_laptop_both_inspectors_unlock(tmp_path, hq):
+    service.make_enrol_code(hq.engine, hq.cfg, "B2", name="李四")
+    store = enrolled_laptop(tmp_path / "laptop", hq, badge="B001")
+    home = store.home
+    iid = make_inspection(store, random.Random(3), photos=0)
+    rows = _sample(store, iid, tmp_path)
+
+    # B2 is certified in a fresh process: their key is made, but the PII key is locked — no wrapping yet
+    pii.lock()
+    code2 = service.make_enrol_code(hq.engine, hq.cfg, "B2")["code"]
+    certify_inspector(store, code2, "B2", passphrase="b2-pass-22")
+    assert pii.status(home)["wrapped_for"] == ["B001"]
+    with pytest.raises(pii.PiiError, match="B2 尚未加入"):
+        pii.unlock(home, "b2-pass-22", badge="B2")
+
+    # B001 unlocks (e.g. to sign); B2 then gives their passphrase (signing) → B2 gets their own wrapping
+    keys.load_signing_key(home, "B001", PASSPHRASE)
+    keys.load_signing_key(home, "B2", "b2-pass-22")
+    assert sorted(pii.status(home)["wrapped_for"]) == ["B001", "B2"]
+
+    for pw in ("b2-pass-22", PASSPHRASE):   # each alone, in a new process
+        pii.lock()
+        with pytest.raises(pii.Locked):
+            visits.list_trainee_checks(store, iid, unmasked=True)
+        assert pii.unlock(home, pw)
+        assert {r["id_number"] for r in visits.list_trainee_checks(store, iid, unmasked=True)} == \
+            {r["id_number"] for r in rows}
+    pii.lock()
+    with pytest.raises(pii.PiiError, match="口令错误"):
+        pii.unlock(home, "wrong-pass-9")
+    store.close()
+
+
+def test_cli_grant_adds_co_inspector(home, monkeypatch, capsys):
+    store = Store.open(home)
+    keys.create_inspector_key(home, "B1", "张三", "b1-pass-11")
+    keys.create_inspector_key(home, "B2", "李四", "b2-pass-22")   # made while the key is unlocked: wrapped too
+    keys.create_inspector_key(home, "B3", "王五", "b3-pass-33")
+    assert sorted(pii.status(home)["wrapped_for"]) == ["B1", "B2", "B3"]
+    (pii._dir(home) / "wrap-B3.json").unlink()                   # B3 joined before encryption existed
+    pii.lock()
+    monkeypatch.setenv("P_OLD", "b1-pass-11")
+    monkeypatch.setenv("P_NEW", "b3-pass-33")
+    assert cli(["--home", str(home), "pii", "grant", "--badge", "B3", "--passphrase-env", "P_OLD",
+                "--new-passphrase-env", "P_NEW"]) == 0
+    pii.lock()
+    assert pii.unlock(home, "b3-pass-33", badge="B3")
+    store.close()
+
+
+# -- forgotten passphrase --------------------------------------------------------------------------------
+def test_forgotten_passphrase_reset(tmp_path, hq, capsys):
+    store = enrolled_laptop(tmp_path / "laptop", hq)
+    home = store.home
+    synced = make_inspection(store, random.Random(1), photos=0)
+    synced_rows = _sample(store, synced, tmp_path)
+    assert sync(store).ok                                # unlocked since enrolment: synced with real values
+    unsynced = make_inspection(store, random.Random(2), photos=0)
+    _sample(store, unsynced, tmp_path)
+    doc_state = store.rows("SELECT * FROM documents ORDER BY id")
+
+    pii.lock()                                           # passphrase forgotten: nobody can unlock
+    assert cli(["--home", str(home), "pii", "reset"]) == 1
+    err = capsys.readouterr().err
+    assert "本机有 4 名抽查学员的个人信息尚未同步到总部" in err and "--yes" in err
+    assert pii.status(home)["wrapped_for"] == ["B001"]   # nothing changed without --yes
+    assert cli(["--home", str(home), "pii", "reset", "--yes", "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert r["unsynced_lost"] == 4 and r["old_key_id"] in pii.status(home)["retired"]
+    assert store.rows("SELECT * FROM documents ORDER BY id") == doc_state
+
+    # old values: still masked on screen; "unmasked" can only give the masked copy
+    shown = visits.list_trainee_checks(store, unsynced)
+    assert all("*" in s["id_number"] for s in shown)
+    assert [s["id_number"] for s in visits.list_trainee_checks(store, unsynced, unmasked=True)] == \
+        [s["id_number"] for s in shown]
+    # the next passphrase wraps the new key; new trainees are readable again
+    keys.load_signing_key(home, "B001", PASSPHRASE)
+    assert pii.status(home)["wrapped_for"] == ["B001"] and not pii.status(home)["pending_file"]
+    third = make_inspection(store, random.Random(3), photos=0)
+    new_rows = _sample(store, third, tmp_path)
+    pii.lock()
+    pii.unlock(home, PASSPHRASE)
+    assert {r["id_number"] for r in visits.list_trainee_checks(store, third, unmasked=True)} == \
+        {r["id_number"] for r in new_rows}
+    # sync: the old-key values go masked (counted), HQ keeps what it had for the synced inspection
+    rep = sync(store)
+    assert rep.ok and rep.pii_retired == 12 and rep.pii_locked == 0, rep.text()
+    assert {h["id_number"] for h in _hq_trainees(hq, synced)} == {r["id_number"] for r in synced_rows}
+    assert {h["id_number"] for h in _hq_trainees(hq, third)} == {r["id_number"] for r in new_rows}
+    store.close()
+
+
+# -- key storage ---------------------------------------------------------------------------------------
+class MemoryKeyring:
+    """An in-memory OS key store (the real one — Secret Service, DPAPI — is absent on this CI)."""
+
+    priority = 10
+
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, user: str) -> str | None:
+        return self.items.get((service, user))
+
+    def set_password(self, service: str, user: str, password: str) -> None:
+        self.items[(service, user)] = password
+
+    def delete_password(self, service: str, user: str) -> None:
+        self.items.pop((service, user), None)
+
+
+def _memory_backend() -> Any:
+    from keyring.backend import KeyringBackend
+
+    class Backend(MemoryKeyring, KeyringBackend):
+        pass
+
+    return Backend()
+
+
+def test_os_key_store_holds_the_key_without_passphrase(home, tmp_path):
+    import keyring
+
+    kr = _memory_backend()
+    keyring.set_keyring(kr)
+    assert pii.keyring_available()
+    store = Store.open(home)
+    inst, cv = ensure_base(store)
+    iid = visits.start_inspection(store, inst, inspector_ids=["a"], checklist_version_ids=[cv])
+    rows = _sample(store, iid, tmp_path)
+    assert not (home / "keys" / pii.PENDING_FILE).exists()     # no plaintext key file with an OS key store
+    assert [k[0] for k in kr.items] == [pii.KEYRING_SERVICE]
+    pii.lock()                                                 # a new process: the OS key store unlocks it
+    assert {r["id_number"] for r in visits.list_trainee_checks(store, iid, unmasked=True)} == \
+        {r["id_number"] for r in rows}
+    # the key store gone (another user session): locked until a passphrase
+    from keyring.backends import fail
+    keyring.set_keyring(fail.Keyring())
+    pii.lock()
+    assert not pii.is_unlocked(home)
+    store.close()
+
+
+def test_pending_key_file_until_first_passphrase(home, tmp_path):
+    store = Store.open(home)
+    inst, cv = ensure_base(store)
+    iid = visits.start_inspection(store, inst, inspector_ids=["a"], checklist_version_ids=[cv])
+    rows = _sample(store, iid, tmp_path)
+    pending = home / "keys" / pii.PENDING_FILE
+    assert pending.exists() and oct(pending.stat().st_mode & 0o777) == "0o600"
+    assert _found([home / "inspector.db", home / "inspector.db-wal"], _secrets(rows)) == []
+    keys.create_inspector_key(home, "B1", "张三", "first-pass-1")
+    assert not pending.exists() and pii.status(home)["wrapped_for"] == ["B1"]
+    pii.lock()
+    assert not pii.is_unlocked(home)
+    assert pii.unlock(home, "first-pass-1")
+    store.close()
+
+
+def test_plaintext_rows_of_an_earlier_version_are_sealed_at_open(home):
+    """A store written before encryption: its trainee rows are sealed when the new version opens it,
+    and the plaintext is gone from the file (VACUUM), not just from the rows."""
+    import sqlite3
+
+    from inspector.store import _migrations, _split_sql
+
+    db = home / "inspector.db"
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("CREATE TABLE schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+    for name, sql in _migrations():
+        if name >= "0520":
+            break
+        for stmt in _split_sql(sql):
+            conn.execute(stmt)
+        conn.execute("INSERT INTO schema_migrations VALUES (?, '2026-01-01')", (name,))
+    conn.execute("INSERT INTO institutions (id, credit_code, name, kind, county, updated_at)"
+                 " VALUES ('i', 'c', '学校', '培训机构', '区', '2026-01-01')")
+    conn.execute("INSERT INTO inspections (id, institution_id, status, started_at, created_at, updated_at)"
+                 " VALUES ('x', 'i', 'draft', '2026-01-01', '2026-01-01', '2026-01-01')")
+    conn.execute("INSERT INTO trainee_checks (id, inspection_id, name, id_number, phone, created_at)"
+                 " VALUES ('t', 'x', '欧阳明远', '410702199001011238', '13912345678', '2026-01-01')")
+    # enough rows that sealing (longer values) moves cells between pages: freed space keeps old bytes
+    for i in range(300):
+        conn.execute("INSERT INTO trainee_checks (id, inspection_id, name, id_number, phone, created_at)"
+                     " VALUES (?, 'x', ?, ?, ?, '2026-01-01')", (f"t{i:03d}", f"学员{i:03d}", f"4107021990{i:08d}",
+                                                                  f"137{i:08d}"))
+    # op bodies an earlier version froze (unsent, retried byte-identical) or kept after sending
+    body = {"op": "upsert", "data": {"row": {"id": "x"}, "answers": [], "findings": [], "children": {
+        "trainee_checks": [{"id": "t", "name": "欧阳明远", "id_number": "410702199001011238", "phone": "13912345678",
+                            "selected_for": "sample"}]}}, "blobs": []}
+    for op_id, sent in (("op-frozen", None), ("op-sent", "2026-01-02")):
+        conn.execute("INSERT INTO outbox (op_id, entity, entity_id, op, payload, created_at, attempts, sent_at)"
+                     " VALUES (?, 'inspection', 'x', 'upsert', ?, '2026-01-01', 1, ?)",
+                     (op_id, json.dumps(body, ensure_ascii=False), sent))
+    conn.close()
+    secrets = [("name", "欧阳明远".encode()), ("id", b"410702199001011238"), ("phone", b"13912345678")]
+    secrets += [(f"row {i}", f"137{i:08d}".encode()) for i in range(300)]
+    assert _found([db], secrets)
+    store = Store.open(home)
+    assert _found([db, home / "inspector.db-wal"], secrets) == []
+    assert visits.list_trainee_checks(store, "x")[0]["id_number"] == "410702********1238"
+    assert visits.list_trainee_checks(store, "x", unmasked=True)[0]["name"] == "欧阳明远"
+    for r in store.rows("SELECT payload FROM outbox WHERE op_id LIKE 'op-%'"):
+        frozen = json.loads(r["payload"])
+        assert pii.carries_sealed(frozen) and pii.reveal_body(home, frozen) == (body, 0)  # same bytes at retry
+    store.close()
+
+
+def test_gui_sync_asks_for_the_passphrase_when_pii_is_held(qtbot, tmp_path, hq):
+    from ui.qt import Qt
+    from ui.sync_settings import SyncScreen
+
+    store = enrolled_laptop(tmp_path / "laptop", hq)
+    iid = make_inspection(store, random.Random(5), photos=0)
+    rows = _sample(store, iid, tmp_path)
+    pii.lock()                                           # the app started after enrolment
+    sc = SyncScreen(store)
+    qtbot.addWidget(sc)
+    sc.refresh()
+    answers = ["wrong-pass-0", PASSPHRASE]
+    asked: list[str] = []
+
+    def ask() -> str | None:
+        asked.append(sc.detail.text())
+        return answers.pop(0)
+
+    sc.ask_pii_passphrase = ask                          # the QInputDialog, typed into
+    qtbot.mouseClick(sc.sync_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(_hq_trainees(hq, iid)) == 4, timeout=60000)
+    assert len(asked) == 2 and pii.LOCKED_MESSAGE in asked[0]
+    assert {h["phone"] for h in _hq_trainees(hq, iid)} == {r["phone"] for r in rows}
+    qtbot.waitUntil(lambda: sc.op is None, timeout=30000)
+    assert "同步完成" in sc.detail.text() and pii.LOCKED_MESSAGE not in sc.detail.text()
+    store.close()
+
+
+def test_visit_screen_masked_until_passphrase(qtbot, store, tmp_path):
+    """The 学员抽查核实 page shows masked copies; 显示完整身份信息 asks for a signing passphrase."""
+    from tests.ui_fixtures import start_training_visit
+    from ui.mainwindow import MainWindow
+    from ui.qt import QApplication, Qt, setup_app
+
+    setup_app(QApplication.instance())
+    keys.create_inspector_key(store.home, "B1", "张三", "b1-pass-11")   # the PII key is wrapped by it
+    win = MainWindow(store)
+    qtbot.addWidget(win)
+    win.show()
+    visit = win.open_visit(start_training_visit(store))
+    page = visit.trainee_page
+    visit.goto("trainees")
+    page.load_roster(str(write_roster(tmp_path / "roster.csv", 40)))
+    qtbot.mouseClick(page.draw_btn, Qt.MouseButton.LeftButton)
+    real = {r["roster_row"]: r for r in pii_rows(store, visit.inspection_id)}
+    shown = [page.model.data(page.model.index(i, 2)) for i in range(page.model.rowCount())]
+    assert len(shown) == 4 and all("********" in s for s in shown)
+    pii.lock()                                                          # the app was restarted
+    answers = ["wrong-pass-0", "b1-pass-11"]
+    page.ask_passphrase = lambda: answers.pop(0)
+    page.reveal_btn.click()                                             # wrong passphrase: still masked
+    assert not page.reveal_btn.isChecked() and "口令错误" in visit.last_refusal
+    page.reveal_btn.click()
+    assert page.reveal_btn.isChecked()
+    rows = [page.model.row(i) for i in range(page.model.rowCount())]
+    assert {page.model.data(page.model.index(i, 2)) for i in range(4)} == {r["id_number"] for r in real.values()}
+    assert {r["name"] for r in rows} == {r["name"] for r in real.values()}
+    page.reveal_btn.click()                                             # hide again
+    assert all("********" in page.model.data(page.model.index(i, 2)) for i in range(4))
+    win.close_visit(remember=False)
+
+
+def pii_rows(store: Store, iid: str) -> list[dict[str, Any]]:
+    return visits.list_trainee_checks(store, iid, unmasked=True)
