@@ -8,27 +8,11 @@ import datetime as dt
 
 import pytest
 
-from tests.ui_fixtures import start_training_visit, write_photos
+from tests.ui_fixtures import start_training_visit, visit, window, write_photos  # noqa: F401
 
 pytest.importorskip("pytestqt")
 
 
-@pytest.fixture
-def window(qtbot, store):
-    from ui.mainwindow import MainWindow
-    from ui.qt import QApplication, setup_app
-
-    setup_app(QApplication.instance())
-    win = MainWindow(store)
-    qtbot.addWidget(win)
-    win.show()
-    yield win
-    win.close_visit(remember=False)
-
-
-@pytest.fixture
-def visit(window, store):
-    return window.open_visit(start_training_visit(store))
 
 
 def _cv(v) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 
-from tests.test_ui_editors import visit, window  # noqa: F401 (fixtures)
+from tests.ui_fixtures import visit, window  # noqa: F401 (fixtures)
 
 
 def _type(qtbot, w, n: int) -> None:

@@ -9,28 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.ui_fixtures import start_training_visit, write_photos, write_roster
+from tests.ui_fixtures import start_training_visit, visit, window, write_photos, write_roster  # noqa: F401
 
 pytest.importorskip("pytestqt")
 
 
-@pytest.fixture
-def window(qtbot, store):
-    from ui.mainwindow import MainWindow
-    from ui.qt import QApplication, setup_app
-
-    setup_app(QApplication.instance())
-    win = MainWindow(store)
-    qtbot.addWidget(win)
-    win.show()
-    yield win
-    win.close_visit(remember=False)
-
-
-@pytest.fixture
-def visit(window, store):
-    iid = start_training_visit(store)
-    return window.open_visit(iid)
 
 
 def _cv(visit) -> str:

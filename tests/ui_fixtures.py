@@ -97,3 +97,26 @@ def drive_mid_visit(home: str) -> None:
     v.writer.flush()
     print("READY " + json.dumps({"inspection": iid, "cv": cv}), flush=True)
     sys.exit(app.exec())
+
+
+# -- fixtures shared by the GUI visit tests (import them into the test module) --------------------
+import pytest  # noqa: E402
+
+
+@pytest.fixture
+def window(qtbot, store):
+    from ui.mainwindow import MainWindow
+    from ui.qt import QApplication, setup_app
+
+    setup_app(QApplication.instance())
+    win = MainWindow(store)
+    qtbot.addWidget(win)
+    win.show()
+    yield win
+    win.close_visit(remember=False)
+
+
+@pytest.fixture
+def visit(window, store):
+    """The main window with a training visit open."""
+    return window.open_visit(start_training_visit(store))
