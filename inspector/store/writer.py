@@ -49,6 +49,9 @@ def _background_priority() -> None:
         sys.setswitchinterval(0.001)
 
 
+BACKPRESSURE = 0.05  # seconds a new write waits for the previous one to commit
+
+
 class StoreWriter:
     """One background writer over its own connection to the store at ``path``."""
 
@@ -77,10 +80,15 @@ class StoreWriter:
 
     # -- GUI side ----------------------------------------------------------------------
     def submit(self, key: Hashable, fn: Job) -> int:
-        """Queue ``fn(store)``; returns its sequence number at once (never waits for the disk)."""
+        """Queue ``fn(store)``; returns its sequence number (waits only for the previous job, if any)."""
         with self._cv:
             if self._closing:
                 raise RuntimeError("store writer is closed")
+            # at most one write outstanding when the disk keeps up: a keystroke waits (at most
+            # BACKPRESSURE) for the previous one, so a kill -9 loses only the keystroke in flight;
+            # a stalled disk (a lock held elsewhere) never freezes typing for longer than that
+            if threading.current_thread() is not self._thread:
+                self._cv.wait_for(lambda: self.acked >= self._seq or not self._thread.is_alive(), BACKPRESSURE)
             self._seq += 1
             now = time.perf_counter()
             self._queue.pop(key, None)        # superseded: the newer job carries the final value
