@@ -71,6 +71,8 @@ def _checklist_for(kind: str | None) -> Any:
 def _answers(cl: Any) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for it in cl.items:
+        if (it.when or {}).get("reason"):
+            continue  # not inspected under the laptop's profile (visit_state.for_profile): 不适用, no answer
         if it.id in FAIL:
             out[it.id] = FAIL[it.id]
         elif it.type == "check":
@@ -108,26 +110,15 @@ _TABLES: dict[str, list[dict[str, Any]]] = {
 }
 
 
-def _photo_module() -> Any:
-    try:
-        from inspector.store import photos
-
-        return photos
-    except ImportError:
-        return None
-
-
 # where the demo's photos are taken (the region's city)
 _GPS = {"xinxiang": (35.3030, 113.9268), "neimenggu": (40.8420, 111.7490)}
 
 
 def _add_photos(store: Store, inspection_id: str, specs: list[tuple[str, str | None, int]], work: Path,
                 start: _dt.datetime, inspector_ids: list[str], size: tuple[int, int] = (1600, 1200)) -> list[str]:
-    """Generate, import and record photos; returns the recorded photo ids (none if photos are unavailable)."""
-    photos = _photo_module()
-    if photos is None:
-        return []
+    """Generate, import and record photos; returns the recorded photo ids."""
     from inspector import demo_photos, evidence
+    from inspector.store import photos
 
     ids = []
     lat, lon = _GPS.get(_region(store), _GPS["xinxiang"])
@@ -181,7 +172,6 @@ def visit(store: Store, inst: dict[str, Any], inspectors: list[dict[str, Any]], 
     """One inspection with answers, failing items, findings, photos and handwritten signatures."""
     from inspector import rules
     from inspector.store import checklists, visits
-    from inspector.store import documents as docs
 
     cl = _training_checklist()
     cv = checklists.ensure_version(store, cl, actor="demo")
@@ -199,7 +189,10 @@ def visit(store: Store, inst: dict[str, Any], inspectors: list[dict[str, Any]], 
                              person_in_charge={"name": inst.get("contact") or "王经理", "position": "校长",
                                                "phone": inst.get("phone"), "id_no": id_no,
                                                "recusal": "检查人员与本单位无利害关系，不申请回避。"}, actor="demo")
-    answers = _answers(cl)
+    from inspector import profiles, visit_state
+
+    seen = visit_state.for_profile(cl, profiles.active(store))  # as inspected under the laptop's profile
+    answers = _answers(seen)
     for item_id, value in answers.items():
         visits.set_answer(store, iid, cv, item_id, value, note=NOTES.get(item_id), actor="demo")
     work = work or Path(tempfile.mkdtemp(prefix="inspector-demo-"))
@@ -207,7 +200,7 @@ def visit(store: Store, inst: dict[str, Any], inspectors: list[dict[str, Any]], 
                                          ("wall", "T-5-10", seed * 10 + 3), ("sign", None, seed * 10 + 4)], work,
                             start, [r["id"] for r in inspectors], photo_size)
     counts = {"T-3-1": 2, "T-5-10": 1} if photo_ids else None
-    ev = rules.evaluate(cl, answers, counts, institution_kind=inst["kind"])
+    ev = rules.evaluate(seen, answers, counts, institution_kind=inst["kind"])
     deadline = (_dt.date.today() + _dt.timedelta(days=30)).isoformat()
     for f in ev.findings:
         visits.add_finding(store, iid, description=f.description, codes=list(f.codes), severity=f.severity,
@@ -268,7 +261,7 @@ def run_demo(out: str | Path, *, home: str | Path | None = None, seed: int = 1,
     """The whole visit headless under one jurisdiction profile (default: the store's, else 新乡);
     returns {"files": {...}, "home": ..., "inspection_id": ..., "profile": ...}."""
     from inspector import profiles
-    from inspector.documents import ledger
+    from inspector.render import ledger_sheet
     from inspector.store import documents as docs
 
     out = Path(out)
@@ -284,13 +277,15 @@ def run_demo(out: str | Path, *, home: str | Path | None = None, seed: int = 1,
         names = {"record": "现场检查笔录", "notice": "责令限期整改通知书", "receipt": "送达回证"}
         for kind, d in made.items():
             files[kind] = docs.export(store, d["id"], out / f"{names[kind]}.pdf")
-        rows = ledger.rows_from_store(store, institution_id=inst["id"], profile=prof)
+        rows = ledger_sheet.rows_from_store(store, institution_id=inst["id"], profile=prof)
         cfg = docs.settings(store)
         footer = {"联系人": inspectors[0]["name"], "填报人": inspectors[1]["name"], "审核人": ""}
         annex = prof.wording["ledger_annex"]
-        files["ledger_xlsx"] = ledger.write_xlsx(out / "问题台账.xlsx", rows, unit=cfg["agency_name"], footer=footer,
-                                                 annex=annex)
-        (out / "问题台账.pdf").write_bytes(ledger.build_pdf(rows, unit=cfg["agency_name"], footer=footer, annex=annex))
+        title = prof.wording["ledger_title"]
+        files["ledger_xlsx"] = ledger_sheet.write_xlsx(out / "问题台账.xlsx", rows, unit=cfg["agency_name"], footer=footer,
+                                                 annex=annex, title=title)
+        (out / "问题台账.pdf").write_bytes(ledger_sheet.build_pdf(rows, unit=cfg["agency_name"], footer=footer, annex=annex,
+                                                                  title=title))
         files["ledger_pdf"] = str(out / "问题台账.pdf")
         ca = keys.local_ca_cert_path(home)
         return {"files": files, "home": str(home), "inspection_id": iid, "trust": str(ca),
@@ -330,8 +325,12 @@ def seed_demo(store: Store) -> bool:
     cl = _checklist_for(inst2.get("kind"))
     cv = checklists.ensure_version(store, cl, actor="demo")
     iid2 = visits.start_inspection(store, inst2["id"], inspector_ids=[r["id"] for r in pair], task_id=tid2,
-                                   checklist_version_ids=[cv], place=inst2.get("address"), actor="demo")
-    visits.update_inspection(store, iid2, ids_shown=True, rights_explained=True, actor="demo")
+                                   checklist_version_ids=[cv], place=inst2.get("address"),
+                                   recorder_id=pair[1]["id"], actor="demo")
+    visits.update_inspection(store, iid2, ids_shown=True, rights_explained=True,
+                             person_in_charge={"name": inst2.get("contact") or "李主任", "position": "负责人",
+                                               "phone": inst2.get("phone"),
+                                               "recusal": "检查人员与本单位无利害关系，不申请回避。"}, actor="demo")
     for it in list(cl.items)[:6]:
         if it.type == "check":
             visits.set_answer(store, iid2, cv, it.id, "pass", actor="demo")
@@ -340,30 +339,13 @@ def seed_demo(store: Store) -> bool:
 
 
 def _demo_draw(store: Store, insts: list[dict[str, Any]], inspectors: list[dict[str, Any]]) -> list[str]:
-    """A draw with tasks, through helper "draw"'s API when present; else plain tasks."""
-    import json
+    """A draw over the demo directory, saved with its tasks; returns the task ids."""
+    from inspector import draw as drawmod
+    from inspector.store import directory
 
-    from inspector.util import new_id
-
-    try:
-        from inspector import draw as drawmod
-        from inspector.store import directory
-
-        rec = drawmod.draw(insts, inspectors, "demo-seed-2026", drawmod.DrawParams())
-        did = directory.save_draw(store, rec, actor="demo")
-        did = did if isinstance(did, str) else getattr(did, "id", did)
-        rows = store.rows("SELECT id FROM tasks WHERE draw_id = ? ORDER BY created_at, id", (did,))
-        if rows:
-            return [r["id"] for r in rows]
-    except Exception:  # the draw API may differ; fall back to plain tasks
-        pass
-    ids = []
-    with store.tx() as db:
-        for inst in [i for i in insts if i["kind"] == "培训机构"][:3]:
-            tid = new_id()
-            db.table("tasks").insert({"id": tid, "kind": "adhoc", "institution_id": inst["id"],
-                                "inspector_ids": json.dumps([r["id"] for r in inspectors[:2]]),
-                                "checklist_ids": json.dumps(["training"]), "status": "open", "created_at": now_iso()})
-            store.log("task", tid, "create", {"institution_id": inst["id"]}, actor="demo", push=False)
-            ids.append(tid)
-    return ids
+    rec = drawmod.draw(insts, inspectors, "demo-seed-2026", drawmod.DrawParams())
+    did = directory.save_draw(store, rec, actor="demo")
+    # the draw's institutions in credit-code order: the same demo visits on every fresh laptop
+    # (task ids are random, so ordering by id picked a different first task each time)
+    return [r["id"] for r in store.rows("SELECT t.id FROM tasks t JOIN institutions i ON i.id = t.institution_id"
+                                        " WHERE t.draw_id = ? ORDER BY i.credit_code, t.id", (did,))]

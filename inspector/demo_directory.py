@@ -10,7 +10,7 @@ import random
 from pathlib import Path
 from typing import Any, Sequence
 
-from inspector.directory import INSPECTOR_COLUMNS, INSTITUTION_COLUMNS
+from inspector.directory_import import INSPECTOR_COLUMNS, INSTITUTION_COLUMNS
 from inspector.idnumbers import CREDIT_ALPHABET, make_credit_code, make_id_number
 from inspector.tabular import write_table
 

@@ -138,7 +138,10 @@ def heif_supported() -> bool:
                 mod.register_heif_opener()
                 _heif_state = True
                 break
-            except Exception:  # not installed or broken: JPEG/PNG still work
+            except ImportError:  # not installed: JPEG/PNG still work
+                continue
+            except Exception:  # installed but broken (a native library): logged; JPEG/PNG still work
+                logger.exception("HEIF plugin %s does not load", name)
                 continue
     return _heif_state
 
@@ -210,7 +213,8 @@ def read_exif(img: Image.Image) -> tuple[int, str | None, float | None, float | 
     """(orientation, taken_at, lat, lon); bad EXIF never fails an import, it just reads as absent."""
     try:
         exif = img.getexif()
-    except Exception:
+    except Exception:  # Pillow's EXIF parser raises many types on a bad block: read as absent (docstring)
+        logger.info("EXIF block unreadable; read as absent", exc_info=True)
         return 1, None, None, None
     try:
         orientation = int(exif.get(0x0112, 1))
@@ -220,11 +224,13 @@ def read_exif(img: Image.Image) -> tuple[int, str | None, float | None, float | 
         orientation = 1
     try:
         taken = _exif_time(exif)
-    except Exception:
+    except Exception:  # a malformed time tag reads as absent (docstring)
+        logger.info("EXIF time unreadable; read as absent", exc_info=True)
         taken = None
     try:
         lat, lon = _exif_gps(exif)
-    except Exception:
+    except Exception:  # a malformed GPS block reads as absent (docstring)
+        logger.info("EXIF GPS unreadable; read as absent", exc_info=True)
         lat = lon = None
     return orientation, taken, lat, lon
 
@@ -379,7 +385,8 @@ def _work(home: str, path: str) -> ImportResult:
         return import_file(home, path)
     except EvidenceError as e:
         return ImportResult(path=path, status="error", error=str(e), original_name=Path(path).name)
-    except Exception as e:  # a bug or an exotic file: report it against this file only
+    except Exception as e:  # a bug or an exotic file: logged, reported against this file only
+        logger.exception("import of %s failed", path)
         return ImportResult(path=path, status="error", original_name=Path(path).name,
                             error=f"{path}: 导入失败（{type(e).__name__}: {e}）")
 

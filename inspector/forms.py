@@ -145,7 +145,8 @@ class Item:
     params: dict
     help: str | None
     fail_text: str | None  # template: {value} {limit} {unit} {label} {missing} {text} {detail}
-    when: dict | None = None  # {"item": "T-6-2", "equals": "是"}: applies only then (else 不适用)
+    when: dict | None = None  # {"item": "T-6-2", "equals": "是"}: applies only then (else 不适用); a
+    # jurisdiction profile adds {"profile": ref, "reason": …} to an item it does not inspect (visit_state.for_profile)
     plausible: tuple[float, float] | None = None  # number/count: outside → the editor asks to confirm
 
     @property

@@ -47,7 +47,7 @@ def _example_credit_code(org8: str) -> str:
 
 
 def _institutions() -> Template:
-    from inspector.directory import CREDIT_GRADES, INSTITUTION_COLUMNS, KINDS
+    from inspector.directory_import import CREDIT_GRADES, INSTITUTION_COLUMNS, KINDS
 
     info: dict[str, tuple[str, Any, dict[str, Any]]] = {
         "name": ("机构全称，与营业执照、办学许可证或民非登记证一致。", "新乡市示例职业技能培训学校（示例行，请删除）",
@@ -73,7 +73,7 @@ def _institutions() -> Template:
 
 
 def _inspectors() -> Template:
-    from inspector.directory import INSPECTOR_COLUMNS
+    from inspector.directory_import import INSPECTOR_COLUMNS
 
     info: dict[str, tuple[str, Any, dict[str, Any]]] = {
         "name": ("执法检查人员姓名。", "赵示例（示例行，请删除）", {"width": 18}),

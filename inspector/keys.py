@@ -6,7 +6,9 @@ Layout under ``<home>/keys/``::
     <badge_no>/cert.pem    their certificate (local CA before enrolment, HQ's CA after)
     local-ca/              the laptop's own CA (pki.CA) used before enrolment
     hq-ca.pem              HQ's CA certificate, written at enrolment
-    device-ed25519.pem     the device key that signs QR verification URLs
+    device-ed25519.sealed  the device key that signs QR verification URLs and audit checkpoints,
+                           sealed like the trainees' data (pii.seal_secret; OS key store or passphrase)
+    device-ed25519.pub.pem its public key (checks checkpoints without an unlock)
 
 Only the inspector knows the passphrase (电子签名法 §13: signing data under the
 signer's sole control). The local CA key is encrypted with the passphrase of the
@@ -16,6 +18,7 @@ joins ``local-ca/ca.cert.pem`` (a PEM bundle: the laptop's trust anchors).
 """
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +33,10 @@ from inspector.errors import DocumentError
 LOCAL_CA_DIR = "local-ca"
 LOCAL_CA_NAME = "本机临时证书机构（未经总部认证）"
 HQ_CA_FILE = "hq-ca.pem"
-DEVICE_KEY_FILE = "device-ed25519.pem"
+DEVICE_KEY_FILE = "device-ed25519.pem"            # unencrypted, before issue 14: sealed at first use, removed
+DEVICE_SEALED_FILE = "device-ed25519.sealed"       # the private key sealed like the trainees' data (pii.py)
+DEVICE_PUBLIC_FILE = "device-ed25519.pub.pem"
+DEVICE_RETIRED_DIR = "device-retired"              # public keys of device keys retired by a passphrase reset
 MIN_PASSPHRASE = 6
 _BADGE = re.compile(r"^[^/\\\x00.:*?\"<>|\s][^/\\\x00:*?\"<>|\s]{0,59}$")
 
@@ -209,22 +215,106 @@ def load_signing_key(home: str | Path, badge_no: str, passphrase: str | bytes) -
     return SigningKey(badge_no, key, cert, local_ca_for(home, cert), False)
 
 
-# -- device key (QR signatures) -----------------------------------------------
-def device_key(home: str | Path) -> ed25519.Ed25519PrivateKey:
-    """The laptop's Ed25519 key, made on first use."""
-    p = keys_dir(home) / DEVICE_KEY_FILE
-    if p.exists():
-        k = serialization.load_pem_private_key(p.read_bytes(), password=None)
+# -- device key (QR signatures, audit checkpoints) ------------------------------
+def _device_paths(home: str | Path) -> tuple[Path, Path, Path]:
+    d = keys_dir(home)
+    return d / DEVICE_SEALED_FILE, d / DEVICE_PUBLIC_FILE, d / DEVICE_KEY_FILE
+
+
+def _raw_ed(k: ed25519.Ed25519PrivateKey) -> bytes:
+    return k.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
+
+
+def _pub_pem(k: ed25519.Ed25519PublicKey) -> bytes:
+    return k.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def _store_device_key(home: str | Path, k: ed25519.Ed25519PrivateKey) -> None:
+    """Sealed to the laptop's personal-data key (pii.seal_secret: needs no unlock) + the public key."""
+    from inspector import pii
+
+    sealed, public, _plain = _device_paths(home)
+    pii._write_private(sealed, pii.seal_secret(home, "device-ed25519", _raw_ed(k)).encode("ascii"))
+    pii._write_private(public, _pub_pem(k.public_key()))
+
+
+def _migrate_device_key(home: str | Path) -> None:
+    """An unencrypted PEM left by an earlier version is sealed, then removed."""
+    sealed, _public, plain = _device_paths(home)
+    if not plain.exists():
+        return
+    if not sealed.exists():
+        k = serialization.load_pem_private_key(plain.read_bytes(), password=None)
         if not isinstance(k, ed25519.Ed25519PrivateKey):
-            raise DocumentError(f"{p}：不是 Ed25519 私钥")
-        return k
+            raise DocumentError(f"{plain}：不是 Ed25519 私钥")
+        _store_device_key(home, k)
+    plain.unlink()
+
+
+def device_key(home: str | Path) -> ed25519.Ed25519PrivateKey:
+    """The laptop's Ed25519 key, made on first use. Kept sealed (pii.seal_secret): raises pii.Locked
+    when this process cannot open it now (no OS key store and no passphrase given yet). A key sealed
+    before a passphrase reset is retired (its public key kept, for the checkpoints it signed) and a
+    new one made: QR codes then verify at HQ after the laptop is enrolled again."""
+    from inspector import pii
+
+    _migrate_device_key(home)
+    sealed, public, _plain = _device_paths(home)
+    if sealed.exists():
+        try:
+            return ed25519.Ed25519PrivateKey.from_private_bytes(
+                pii.open_secret(home, "device-ed25519", sealed.read_text(encoding="ascii").strip()))
+        except pii.Retired:
+            old = public.read_bytes() if public.exists() else None
+            if old:
+                from hashlib import sha256
+
+                rd = keys_dir(home) / DEVICE_RETIRED_DIR
+                rd.mkdir(parents=True, exist_ok=True, mode=0o700)
+                (rd / f"{sha256(old).hexdigest()[:16]}.pub.pem").write_bytes(old)
+            logging.getLogger(__name__).warning("device key sealed before a passphrase reset: retired, new one made")
     k = ed25519.Ed25519PrivateKey.generate()
-    pki._write_private(p, k.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                          serialization.NoEncryption()))
+    _store_device_key(home, k)
     return k
 
 
+def device_public_keys(home: str | Path) -> list[ed25519.Ed25519PublicKey]:
+    """The device's public key and those it had before a reset (no unlock needed; [] when none)."""
+    _migrate_device_key(home)
+    _sealed, public, _plain = _device_paths(home)
+    rd = keys_dir(home) / DEVICE_RETIRED_DIR
+    files = ([public] if public.exists() else []) + (sorted(rd.glob("*.pub.pem")) if rd.exists() else [])
+    out = []
+    for f in files:
+        k = serialization.load_pem_public_key(f.read_bytes())
+        if isinstance(k, ed25519.Ed25519PublicKey):
+            out.append(k)
+    return out
+
+
+def device_key_available(home: str | Path) -> bool:
+    """Whether the device key can sign in this process now, without asking anyone."""
+    from inspector import pii
+
+    _migrate_device_key(home)
+    sealed, _public, _plain = _device_paths(home)
+    return not sealed.exists() or pii.secret_available(home, sealed.read_text(encoding="ascii").strip())
+
+
 def device_public_pem(home: str | Path) -> bytes:
-    """What HQ stores at enrolment to check this laptop's QR codes."""
-    return device_key(home).public_key().public_bytes(serialization.Encoding.PEM,
-                                                      serialization.PublicFormat.SubjectPublicKeyInfo)
+    """What HQ stores at enrolment to check this laptop's QR codes (the key is made if none, and
+    replaced if it was sealed before a passphrase reset: an enrolment must not register a key
+    this laptop can no longer use)."""
+    from inspector import pii
+
+    _migrate_device_key(home)
+    sealed, public, _plain = _device_paths(home)
+    if sealed.exists():
+        tok = sealed.read_text(encoding="ascii").strip()
+        cur = pii.public_key(home, create=False)
+        if pii.is_sealed(tok) and (cur is None or pii.sealed_kid(tok) != cur[0]):
+            device_key(home)  # retired: rotated (needs no unlock)
+    if not public.exists():
+        device_key(home)
+    return public.read_bytes()
+

@@ -9,7 +9,7 @@ What reportlab does not write by itself, added to its catalog before it saves:
 - the header ``%PDF-1.7`` (PDF/A-2 is based on PDF 1.7); signing keeps to 1.7 too
   (inspector/signing.py), so header and catalog never disagree.
 
-Fonts are embedded already (inspector/pdfbase.py, documents/common.py). ``check`` is the
+Fonts are embedded already (inspector/pdfbase.py, render/common.py). ``check`` is the
 structural self-check the tests use (veraPDF is not available from this project's registries).
 """
 from __future__ import annotations

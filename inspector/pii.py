@@ -4,7 +4,11 @@ Field-level, asymmetric: each laptop data folder has one X25519 key pair. Every 
 and phone of a sampled trainee is sealed to the PUBLIC key as it is written (ephemeral X25519 +
 HKDF-SHA256 + AES-256-GCM) and stored in its own column as ``enc1:<base64>``; a masked copy
 (``张*``, ``410702********1234``, ``138****5678``) sits beside it for screens, CLI and documents.
-So writing never needs an unlock, and the rest of the store (answers, audit log) is untouched.
+So writing never needs an unlock. The same goes for the rows typed into a checklist table that has
+an ID-number or phone column (学员抽查核实 S-04): each such cell (and the row's name) is stored as
+``{"sealed": "enc1:…", "masked": "…"}`` in ``answers.value`` and therefore in the audit log entry,
+the finish seal and the outbox body; screens, rules, documents and the CLI get the masked copies
+(``MaskedCell``: a str that remembers its sealed original, so a row handed back unchanged keeps it).
 
 Reading the real values needs the PRIVATE key unlocked in this process: only sync (HQ keeps the
 real values) and an explicit "show unmasked" (``inspector pii show``) do. The private key is kept
@@ -32,12 +36,12 @@ passphrase; its key derivation costs ~0.2 s per open (≈ 400× a plain open) an
 the cost is where the personal data is: ~0.7 ms per trainee row written, ~0.45 ms per row
 decrypted at sync (sampling writes a few dozen rows per visit).
 
-Not sealed, on purpose: the device token in ``sync_enrolment`` — every sync (and pull) needs it, so
-sealing it would make every sync ask for a passphrase, while the sync sends everything but the
-personal data without one; it is a bearer token HQ stores only hashed and can revoke (devices page),
-it reaches no trainee data (HQ never sends trainee checks back), and the data folder is 0700 with
-the database 0600 (store.integrity.lock_dir). ``inspections.person_in_charge`` (the institution's
-on-site representative: name, position, phone, optional ID number) is the counterparty named on the
+The device token (``sync_enrolment.token``) and the device's Ed25519 key (audit checkpoints, QR
+codes) are sealed to the same key (``seal_secret``): where there is an OS key store they open
+without a prompt; otherwise the first sync (or document) of a session asks for a passphrase once.
+Audit checkpoints due while it is locked are signed at the next unlock (store/integrity.py).
+
+Not sealed: ``inspections.person_in_charge`` (the institution's on-site representative: name, position, phone, optional ID number) is the counterparty named on the
 signed 现场检查笔录, which prints the phone in full; it stays as is.
 """
 from __future__ import annotations
@@ -495,6 +499,190 @@ def reveal_row(home: str | Path, row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+# -- the laptop's other secrets: device token, device Ed25519 key (audit checkpoints, QR codes) -------------
+# Sealed to the same key pair as the trainees' data, so they are protected exactly as it is (OS key
+# store, else the inspectors' passphrase wrappings; the pending file before the first passphrase):
+# one unlock per process opens them all, a co-inspector's own wrapping opens them too, and a reset
+# (forgotten passphrase) retires them with the key — the laptop is then enrolled again (new token,
+# new device key; the old public key is kept, so the checkpoints it signed still verify).
+SECRET_LOCKED_MESSAGE = ("本机的设备密钥和总部登记凭据已加密保护（本机没有可用的操作系统密钥库），"
+                         "请输入签名口令解锁后再继续")
+
+
+def seal_secret(home: str | Path, name: str, secret: bytes) -> str:
+    token = seal(home, base64.b64encode(secret).decode("ascii"), f"secret:{name}")
+    assert token is not None
+    return token
+
+
+def open_secret(home: str | Path, name: str, token: str) -> bytes:
+    """Raises Locked (with SECRET_LOCKED_MESSAGE) or Retired (sealed before a reset)."""
+    try:
+        v = open_(home, token, f"secret:{name}")
+    except Retired:
+        raise
+    except Locked:
+        raise Locked(SECRET_LOCKED_MESSAGE) from None
+    assert v is not None
+    return base64.b64decode(v)
+
+
+def secret_available(home: str | Path, token: str) -> bool:
+    """Whether ``token`` can be opened in this process now, without asking anyone."""
+    return not is_sealed(token) or private_key(home, sealed_kid(token)) is not None
+
+
+# -- checklist table answers (学员抽查核实 S-04: name, 身份证号, phone typed row by row) -------------------
+# column id → field (the AAD and the mask). A table is personal data when it has an ID or phone
+# column; its "name" column is then sealed too (the name tied to them). Teachers/staff tables are not.
+TABLE_FIELDS = {"name": "name", "id_no": "id_number", "id_number": "id_number", "phone": "phone"}
+_TABLE_TRIGGERS = frozenset({"id_no", "id_number", "phone"})
+
+
+def is_sealed_cell(v: Any) -> bool:
+    """A sealed table cell as stored: ``{"sealed": "enc1:…", "masked": "410702********1234"}``."""
+    return isinstance(v, dict) and is_sealed(v.get("sealed"))
+
+
+class MaskedCell(str):
+    """A masked table cell as handed to screens: the masked text, carrying its sealed original, so a
+    row handed back unchanged (another cell edited, a row removed, an undo) keeps its real value."""
+
+    cell: dict[str, Any]
+
+    def __new__(cls, cell: dict[str, Any]) -> "MaskedCell":
+        o = super().__new__(cls, str(cell.get("masked") or ""))
+        o.cell = dict(cell)
+        return o
+
+    def __reduce__(self) -> Any:
+        return (MaskedCell, (self.cell,))
+
+
+def is_pii_table(value: Any) -> bool:
+    return isinstance(value, list) and any(isinstance(r, dict) and _TABLE_TRIGGERS & r.keys() for r in value)
+
+
+def _masked_cells(versions: list[Any]) -> list[list[dict[str, Any]]]:
+    return [[r for r in v if isinstance(r, dict)] for v in versions if isinstance(v, list)]
+
+
+def seal_table(home: str | Path, value: Any, known: Any = ()) -> Any:
+    """A table answer with its personal-data cells sealed (with their masked copies).
+
+    Screens get masked cells back (``mask_table``) and hand them back unchanged when another cell of
+    the row is edited (or an edit is undone): a cell equal to the masked copy of a sealed cell of an
+    earlier version of this answer (``known``: iterable of stored versions, newest first — the
+    current row, then the audit log) keeps that sealed original; preferred: the same row, then a row
+    whose other masked cells match too, then the newest. Typed values are sealed afresh."""
+    if not is_pii_table(value):
+        return value
+    cur = public_key(home)
+    assert cur is not None
+    known_iter = iter(known)
+    versions: list[list[dict[str, Any]]] = []
+
+    def candidates() -> Any:  # the stored versions, loaded only when a masked cell needs one
+        yield from versions
+        for v in known_iter:
+            rows = _masked_cells([v])
+            if rows:
+                versions.append(rows[0])
+                yield rows[0]
+
+    out = []
+    for i, r in enumerate(value):
+        if not isinstance(r, dict):
+            out.append(r)
+            continue
+        rr = dict(r)
+        shown = {c: r.get(c) for c in TABLE_FIELDS if isinstance(r.get(c), str)}
+        for col, field in TABLE_FIELDS.items():
+            v = r.get(col)
+            if v is None or v == "" or is_sealed_cell(v) or col not in r:
+                continue
+            if isinstance(v, MaskedCell) and str(v) == v.cell.get("masked") and is_sealed_cell(v.cell):
+                rr[col] = dict(v.cell)
+                continue
+            # a masked text without its original (e.g. typed back through the CLI): best match
+            v = str(v)
+            hit = _find_masked(candidates(), i, col, v, shown) if "*" in v else None
+            if hit is None and "*" in v:
+                log.warning("table cell %s looks masked but matches no sealed original; stored as typed", col)
+            rr[col] = hit or {"sealed": _seal_with(cur[0], cur[1], v, field), "masked": mask(field, v)}
+        out.append(rr)
+    return out
+
+
+def _find_masked(versions: Any, i: int, col: str, v: str, shown: dict[str, Any]) -> dict[str, Any] | None:
+    def same(r: dict[str, Any], c: str, x: str) -> bool:
+        cell: Any = r.get(c)
+        return is_sealed_cell(cell) and cell.get("masked") == x
+
+    first = None
+    row_match = None
+    for n, rows in enumerate(versions):
+        if n == 0 and i < len(rows) and same(rows[i], col, v):
+            return dict(rows[i][col])
+        for r in rows:
+            if same(r, col, v):
+                first = first or r
+                if row_match is None and all(same(r, c, x) for c, x in shown.items() if "*" in x):
+                    row_match = r
+        if row_match is not None:
+            break
+    r = row_match or first
+    return dict(r[col]) if r else None
+
+
+def mask_table(value: Any) -> Any:
+    """A stored table answer as screens, the CLI, rules and documents see it: masked copies."""
+    if not isinstance(value, list):
+        return value
+    return [{k: (MaskedCell(c) if is_sealed_cell(c) else c) for k, c in r.items()} if isinstance(r, dict) else r
+            for r in value]
+
+
+def reveal_table(home: str | Path, value: Any) -> tuple[Any, int]:
+    """The real values (Locked propagates); cells under a retired key stay masked (counted)."""
+    if not isinstance(value, list):
+        return value, 0
+    retired = 0
+    out = []
+    for r in value:
+        if not isinstance(r, dict):
+            out.append(r)
+            continue
+        rr = {}
+        for k, c in r.items():
+            if is_sealed_cell(c):
+                try:
+                    c = open_(home, c["sealed"], TABLE_FIELDS.get(k) or k)
+                except Retired:
+                    c, retired = c["masked"], retired + 1
+            rr[k] = c
+        out.append(rr)
+    return out, retired
+
+
+def _answer_json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, allow_nan=False)  # as visits.set_answer stores it
+
+
+def reveal_answer_rows(home: str | Path, rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
+    """``answers`` rows (value as JSON text) with their sealed table cells opened, for HQ."""
+    retired = 0
+    out = []
+    for a in rows:
+        v = a.get("value") if isinstance(a, dict) else None
+        if isinstance(v, str) and PREFIX in v:
+            plain, n = reveal_table(home, json.loads(v))
+            retired += n
+            a = {**a, "value": _answer_json(plain)}
+        out.append(a)
+    return out, retired
+
+
 # -- store-level helpers --------------------------------------------------------------------------------
 def seal_existing(store: Any) -> int:
     """One-off at the migration that brought encryption: trainee rows written in plaintext are sealed."""
@@ -554,31 +742,39 @@ def unsynced_sealed(store: Any, kid: str | None = None) -> int:
 
 
 def reveal_body(home: str | Path, body: dict[str, Any]) -> tuple[dict[str, Any], int]:
-    """An outbox op body with the trainees' real values, in memory only, just before it is sent;
-    masked copies are dropped (HQ keeps the shape it always had). Raises Locked. Returns the body
-    and how many values were under a retired key (sent masked: their real value is only at HQ)."""
+    """An outbox op body with the trainees' real values (trainee rows and the sealed cells of table
+    answers), in memory only, just before it is sent; masked copies are dropped (HQ keeps the shape
+    it always had). Raises Locked. Returns the body and how many values were under a retired key
+    (sent masked: their real value is only at HQ)."""
     data = body.get("data")
     if not isinstance(data, dict):
         return body, 0
-    kids = (data.get("children") or {}).get("trainee_checks")
-    if not kids:
-        return body, 0
     retired = 0
-    rows = []
-    for r in kids:
-        rr = reveal_row(home, r)
-        retired += len(rr.pop("_retired", []))
-        for m in MASKED.values():
-            rr.pop(m, None)
-        rows.append(rr)
-    children = {**data["children"], "trainee_checks": rows}
-    return {**body, "data": {**data, "children": children}}, retired
+    out = dict(data)
+    answers = data.get("answers")
+    if isinstance(answers, list) and any(isinstance(a, dict) and PREFIX in str(a.get("value")) for a in answers):
+        out["answers"], retired = reveal_answer_rows(home, answers)
+    kids = (data.get("children") or {}).get("trainee_checks")
+    if kids:
+        rows = []
+        for r in kids:
+            rr = reveal_row(home, r)
+            retired += len(rr.pop("_retired", []))
+            for m in MASKED.values():
+                rr.pop(m, None)
+            rows.append(rr)
+        out["children"] = {**data["children"], "trainee_checks": rows}
+    if out == data:
+        return body, retired
+    return {**body, "data": out}, retired
 
 
 def carries_sealed(body: dict[str, Any]) -> bool:
     data = body.get("data")
     kids = (data or {}).get("children", {}).get("trainee_checks") if isinstance(data, dict) else None
-    return any(is_sealed(r.get(f)) for r in kids or [] for f in FIELDS)
+    answers = data.get("answers") if isinstance(data, dict) else None
+    return any(is_sealed(r.get(f)) for r in kids or [] for f in FIELDS) \
+        or any(isinstance(a, dict) and PREFIX in str(a.get("value")) for a in answers or [])
 
 
 def reset(home: str | Path) -> tuple[str | None, str]:

@@ -116,7 +116,7 @@ def export_pdf(record: Mapping[str, Any], path: str | Path, *, agency: str = "")
     from reportlab.pdfgen.canvas import Canvas
     from reportlab.platypus import SimpleDocTemplate, Spacer, Table, TableStyle
 
-    from inspector.documents.common import Para  # line breaking with Chinese punctuation rules
+    from inspector.render.common import Para  # line breaking with Chinese punctuation rules
     from inspector.pdfbase import register_fonts, styles
 
     font = register_fonts()

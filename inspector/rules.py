@@ -116,7 +116,7 @@ def _fill(item: Item, default: str, **kw: Any) -> str:
         try:
             return item.fail_text.format(label=_label(item), unit=item.unit or "", text=item.text, detail=default, **{
                 k: kw.get(k, "") for k in ("value", "limit", "missing")})
-        except (KeyError, IndexError, ValueError):
+        except (KeyError, IndexError, ValueError):  # a fail_text naming a field it lacks: the plain reason
             pass
     return default
 
@@ -224,7 +224,7 @@ class _Incomplete(Exception):
 def _checker(col: Column) -> Callable[[Any], bool]:
     t = col.type
     if t == "text":
-        return lambda v: type(v) is str
+        return lambda v: isinstance(v, str)  # a masked trainee cell is a str subclass (pii.MaskedCell)
     if t == "number":
         return lambda v: type(v) is int or (type(v) is float and math.isfinite(v))
     if t == "bool":
@@ -500,6 +500,8 @@ def skip_reason(checklist: Checklist, item: Item, answers: dict[str, object]) ->
     w = item.when
     if not w:
         return None
+    if "reason" in w:  # the jurisdiction profile's rule (visit_state.for_profile): not inspected there
+        return str(w["reason"])
     got = answers.get(w["item"])
     if got is None or got == w["equals"]:
         return None

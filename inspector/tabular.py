@@ -64,7 +64,7 @@ def decode_csv_bytes(data: bytes, name: str) -> str:
         return data[3:].decode("utf-8")
     try:
         return data.decode("utf-8")
-    except UnicodeDecodeError:
+    except UnicodeDecodeError:  # not UTF-8: GB18030 (what Excel saves on a Chinese Windows) next
         pass
     try:
         return data.decode("gb18030")

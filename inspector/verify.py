@@ -86,7 +86,7 @@ def verify_bytes(data: bytes, trust: Iterable[str | Path] = (), *, home: str | P
         vc = ValidationContext(trust_roots=roots, allow_fetching=False, revocation_mode="soft-fail")
         try:
             st = validate_pdf_signature(sig, vc)
-        except Exception as e:
+        except Exception as e:  # pyHanko raises many types on a damaged signature: reported as not verified
             problems.append(f"{label}：无法校验（{e}）")
             signers.append({"field": sig.field_name, "intact": False, "trusted": False})
             continue
@@ -182,14 +182,14 @@ def _ltv(reader: PdfFileReader, sigs: list[Any], stamps: list[Any], roots: list[
     for sig in sigs:
         try:
             st = validate_pdf_signature(sig, dss.as_validation_context(kw))
-        except Exception as e:
+        except Exception as e:  # as above: the answer is "not verifiable from the file alone", with why
             return False, f"{sig.field_name}：{e}"
         if not st.trusted:
             return False, f"{sig.field_name}：仅凭文件内的证书链与吊销信息无法验证"
     for ts in stamps:
         try:
             tst = validate_pdf_timestamp(ts, validation_context=dss.as_validation_context(kw))
-        except Exception as e:
+        except Exception as e:  # as above
             return False, f"{ts.field_name}：{e}"
         if not tst.trusted:
             return False, f"{ts.field_name}：时间戳证书仅凭文件内的验证数据无法验证"

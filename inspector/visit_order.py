@@ -34,7 +34,7 @@ def record_content(store: Any, inspection_id: str) -> dict[str, Any]:
     """What the 笔录 shows, minus signatures, number, end time and bookkeeping timestamps."""
     from inspector.store import documents
 
-    data = documents.gather(store, inspection_id)
+    data = documents.gather(store, inspection_id, strict=False)  # the hash covers a degraded visit too
     data.pop("signatures", None)
     data["inspection"] = {k: v for k, v in data["inspection"].items() if k not in _VOLATILE}
     data["findings"] = [{k: v for k, v in f.items() if k not in ("created_at", "updated_at")}

@@ -204,21 +204,23 @@ def _multi_values(raw: object) -> list[object] | None:
 
 def _check_choice(item: Item, raw: object) -> AnswerCheck:
     opts = "、".join(item.choices)
+    # compared in NFKC on both sides, saved as the checklist spells it: 题（卷）库管理 stays full-width
+    spelt = {_nfkc(c): c for c in item.choices}
     if item.params.get("multiple"):
         vals = _multi_values(raw)
         if vals is None:
             return AnswerCheck(None, f"“{_shown(raw)}”应为选项列表（可选：{opts}）")
         picked = []
         for x in vals:
-            s = _nfkc(x) if isinstance(x, str) else None
-            if s not in item.choices:
+            s = spelt.get(_nfkc(x)) if isinstance(x, str) else None
+            if s is None:
                 return AnswerCheck(None, f"“{_shown(x)}”不是可选项（可选：{opts}）")
             picked.append(s)
         return AnswerCheck([c for c in item.choices if c in picked])  # checklist order, no duplicates
     if isinstance(raw, (list, tuple)) and len(raw) == 1:
         raw = raw[0]
-    s = _nfkc(raw) if isinstance(raw, str) else None
-    if s not in item.choices:
+    s = spelt.get(_nfkc(raw)) if isinstance(raw, str) else None
+    if s is None:
         return AnswerCheck(None, f"“{_shown(raw)}”不是可选项（可选：{opts}）")
     return AnswerCheck(s)
 
@@ -252,15 +254,16 @@ def check_cell(col: Column, raw: object, *, where: str = "") -> AnswerCheck:
         d, why = parse_date(raw, what=what)
         return AnswerCheck(d, why)
     if col.type == "choice":
-        s = _nfkc(raw) if isinstance(raw, str) else None
-        if s not in col.choices:
+        s = {_nfkc(c): c for c in col.choices}.get(_nfkc(raw)) if isinstance(raw, str) else None
+        if s is None:
             return AnswerCheck(None, f"{what}“{_shown(raw)}”不是可选项（可选：{'、'.join(col.choices)}）")
         return AnswerCheck(s)
     if not isinstance(raw, str):  # text
         if isinstance(raw, (int, float)) and not isinstance(raw, bool) and math.isfinite(raw):
             return AnswerCheck(str(raw))
         return AnswerCheck(None, f"{what}“{_shown(raw)}”不是文字")
-    return AnswerCheck(raw.strip())
+    s = raw.strip()
+    return AnswerCheck(raw if s == raw else s)  # the same object: a masked cell keeps its sealed original (pii.py)
 
 
 def _check_table(item: Item, raw: object) -> AnswerCheck:
@@ -388,10 +391,8 @@ def progress(states: list[ItemState], section_id: str | None = None) -> Progress
 
 
 def photo_counts(store: Any, inspection_id: str) -> dict[str, int]:
-    try:
-        from inspector.store import photos
-    except ImportError:  # a build without photos: nothing can be attached
-        return {}
+    from inspector.store import photos
+
     return photos.photo_counts(store, inspection_id)
 
 
@@ -402,16 +403,54 @@ def institution_kind(store: Any, inspection_id: str) -> str | None:
     return store.scalar("SELECT kind FROM institutions WHERE id = ?", (insp.institution_id,))
 
 
+def for_profile(checklist: Any, profile: Any) -> Any:
+    """The checklist as inspected under a jurisdiction profile: an item whose basis the profile has
+    no provision for (``Profile.not_applicable``, [applicability] in forms/profiles/*.toml) gets the
+    profile's skip rule, so it is 不适用 with the reason everywhere the checklist's own ``when`` rules
+    already reach (rules.evaluate, item_states, the GUI rows, the record) and never a finding.
+    The stored checklist version (its text and hash) is unchanged."""
+    import dataclasses
+
+    from inspector.forms import Section
+
+    if profile is None:
+        return checklist
+    changed = False
+    sections = []
+    for sec in checklist.sections:
+        items = []
+        for it in sec.items:
+            why = profile.not_applicable(it.basis)
+            if why:
+                it = dataclasses.replace(it, when={"profile": profile.ref, "reason": why})
+                changed = True
+            items.append(it)
+        sections.append(Section(sec.id, sec.title, tuple(items)))
+    if not changed:
+        return checklist
+    index = {it.id: it for s in sections for it in s.items}
+    return dataclasses.replace(checklist, sections=tuple(sections), _index=index)
+
+
+def load_checklist(store: Any, version_id: str) -> Any:
+    """One stored checklist version as inspected under the laptop's jurisdiction profile."""
+    from inspector import profiles
+    from inspector.store import checklists
+
+    return for_profile(checklists.load_version(store, version_id), profiles.active(store))
+
+
 def load_checklists(store: Any, inspection_id: str) -> tuple[dict[str, Any], dict[str, str]]:
-    """{cv: Checklist} of the inspection, and {cv: why it cannot be loaded}."""
-    from inspector.store import checklists, visits
+    """{cv: Checklist} of the inspection (under the laptop's profile: ``for_profile``), and {cv: why
+    it cannot be loaded}."""
+    from inspector.store import visits
 
     insp = visits.get_inspection(store, inspection_id)
     ok: dict[str, Any] = {}
     bad: dict[str, str] = {}
     for cv in insp.checklist_version_ids:
         try:
-            ok[cv] = checklists.load_version(store, cv)
+            ok[cv] = load_checklist(store, cv)
         except Exception as e:  # noqa: BLE001 - reported as a problem of the visit, never a crash
             logger.warning("checklist %s of %s cannot be loaded: %s", cv, inspection_id, e)
             bad[cv] = str(e)
@@ -540,10 +579,8 @@ def visit_problems(store: Any, inspection_id: str) -> list[Problem]:
 
 
 def _signature_problems(store: Any, inspection_id: str) -> list[Problem]:
-    try:
-        from inspector.store import documents
-    except ImportError:
-        return [Problem("signature", "signature", "本版本没有签名功能，无法完成笔录签名", "sign")]
+    from inspector.store import documents
+
     sigs = documents.signatures(store, inspection_id)
     out: list[Problem] = []
     for role, who in (("inspector1", "检查人员（一）"), ("inspector2", "检查人员（二）")):

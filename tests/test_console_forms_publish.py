@@ -72,6 +72,11 @@ def test_upload_report_preview_publish_and_sync(browser: Any, hq: Any, tmp_path:
     assert sync(store).ok
     assert checklists.current_version_id(store, "online_check") == "online_check@2027.1"
     cl = checklists.load_version(store, "online_check@2027.1")
+    # the authored checklist rests on Inner Mongolia's 119号: a laptop of that region inspects it
+    # (under 新乡 its items are 不适用, tests/test_profile_applicability.py)
+    from inspector import paths, profiles
+
+    profiles.install(store, (paths.forms_dir() / "profiles" / "neimenggu.toml").read_text(encoding="utf-8"))
     inst, _ = seed_minimal(store)
     iid = visits.start_inspection(store, inst, checklist_version_ids=[cl.version_id])
     visits.set_answer(store, iid, cl.version_id, "O-1-1", "否")

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from inspector import directory
+from inspector import directory_import
 from inspector.demo_directory import (make_institutions, make_inspectors, write_institutions,
                                       write_inspectors)
 from inspector.errors import ImportRowsError
@@ -63,7 +63,7 @@ def test_import_reads_every_format(store, tmp_path, suffix, encoding):
         assert path.read_bytes().decode("gb18030").startswith("机构名称")
         with pytest.raises(UnicodeDecodeError):
             path.read_bytes().decode("utf-8")
-    report = directory.import_institutions(store, path)
+    report = directory_import.import_institutions(store, path)
     assert (report.total, report.inserted, report.problems) == (25, 25, [])
     got = repo.get_institution(store, insts[3]["credit_code"])
     assert got["name"] == insts[3]["name"] and got["county"] == insts[3]["county"]
@@ -77,7 +77,7 @@ def test_inspectors_import_splits_conflicts(store, tmp_path):
         ["张伟", "豫0001", "红旗区人社局", "红旗区", "职业技能培训", f"{code(1).lower()}；新乡市某某学校; 甲,乙"],
         ["李娜", "豫0002", "卫滨区人社局", "卫滨区", "职业技能评价、劳动保障监察", ""],
     ])
-    report = directory.import_inspectors(store, path)
+    report = directory_import.import_inspectors(store, path)
     assert report.inserted == 2
     zhang = repo.get_inspector(store, "豫0001")
     assert zhang["conflicts"] == [code(1), "新乡市某某学校", "甲", "乙"]
@@ -97,7 +97,7 @@ def test_every_bad_row_is_reported_and_nothing_is_imported(store, tmp_path):
     path = tmp_path / "institutions.csv"
     write_table(path, INST_HEADER, rows)
     with pytest.raises(ImportRowsError) as ei:
-        directory.import_institutions(store, path)
+        directory_import.import_institutions(store, path)
     problems = ei.value.problems
     text = "\n".join(problems)
     assert 'institutions.csv: 第 3 行: 缺少"机构名称"' in problems
@@ -116,7 +116,7 @@ def test_partial_imports_the_good_rows_and_reports_the_rest(store, tmp_path):
     rows[2] = inst_row(3, 所属区县="")
     path = tmp_path / "institutions.xlsx"
     write_table(path, INST_HEADER, rows)
-    report = directory.import_institutions(store, path, partial=True)
+    report = directory_import.import_institutions(store, path, partial=True)
     assert (report.total, report.inserted, report.skipped) == (5, 4, 1)
     assert report.problems == ['institutions.xlsx: 第 4 行: 缺少"所属区县"']
     assert count(store, "institutions") == 4
@@ -129,7 +129,7 @@ def test_header_errors_name_the_column(store, tmp_path):
     header = [h for h in INST_HEADER if h != "所属区县"] + ["负责人手机"]
     write_table(path, header, [[1] * len(header)])
     with pytest.raises(ImportRowsError) as ei:
-        directory.import_institutions(store, path)
+        directory_import.import_institutions(store, path)
     assert 'institutions.csv: 第 1 行: 缺少必填列 "所属区县"' in ei.value.problems
     assert any('未知的列 "负责人手机"' in p for p in ei.value.problems)
 
@@ -138,18 +138,18 @@ def test_header_tolerates_serial_column_and_asterisks(store, tmp_path):
     path = tmp_path / "institutions.csv"
     header = ["序号"] + [("*" + h if i < 3 else h) for i, h in enumerate(INST_HEADER)]
     write_table(path, header, [[1] + inst_row(1), [2] + inst_row(2)])
-    assert directory.import_institutions(store, path).inserted == 2
+    assert directory_import.import_institutions(store, path).inserted == 2
 
 
 def test_reimport_updates_by_key_and_never_duplicates(store, tmp_path):
     path = tmp_path / "institutions.csv"
     write_table(path, INST_HEADER, [inst_row(n) for n in range(1, 4)])
-    directory.import_institutions(store, path)
+    directory_import.import_institutions(store, path)
     first_id = repo.get_institution(store, code(2))["id"]
     # the same directory again, one address changed, rows in another order, one new row
     rows = [inst_row(3), inst_row(2, 地址="新乡市红旗区新址 8 号", 信用等级="不合格"), inst_row(1), inst_row(4)]
     write_table(path, INST_HEADER, rows)
-    report = directory.import_institutions(store, path)
+    report = directory_import.import_institutions(store, path)
     assert (report.inserted, report.updated, report.unchanged) == (1, 1, 2)
     assert count(store, "institutions") == 4
     changed = repo.get_institution(store, code(2))
@@ -163,11 +163,11 @@ def test_reimport_updates_by_key_and_never_duplicates(store, tmp_path):
 
 def test_unsupported_and_missing_files(store, tmp_path):
     with pytest.raises(ImportRowsError, match="文件不存在"):
-        directory.import_institutions(store, tmp_path / "nope.csv")
+        directory_import.import_institutions(store, tmp_path / "nope.csv")
     odd = tmp_path / "list.ods"
     odd.write_bytes(b"x")
     with pytest.raises(ImportRowsError, match="不支持的文件类型"):
-        directory.import_institutions(store, odd)
+        directory_import.import_institutions(store, odd)
 
 
 # -- search ----------------------------------------------------------------------
@@ -217,8 +217,8 @@ def test_demo_directory_files_import_cleanly(store, tmp_path, suffix):
     from inspector.sampling import sample_file
 
     files = write_demo_directories(tmp_path, institutions=80, inspectors=15, roster=50, seed=3, suffix=suffix)
-    assert directory.import_institutions(store, files["institutions"]).inserted == 80
-    assert directory.import_inspectors(store, files["inspectors"]).inserted == 15
+    assert directory_import.import_institutions(store, files["institutions"]).inserted == 80
+    assert directory_import.import_inspectors(store, files["inspectors"]).inserted == 15
     res = sample_file(files["roster"], "demo").to_json()
     assert res["total"] == 50 and {f["kind"] for f in res["flags"]} == {"repeat_training", "bad_id"}
 
@@ -226,9 +226,9 @@ def test_demo_directory_files_import_cleanly(store, tmp_path, suffix):
 def test_header_only_file_imports_nothing(store, tmp_path):
     path = tmp_path / "empty.csv"
     write_table(path, INST_HEADER, [])
-    report = directory.import_institutions(store, path)
+    report = directory_import.import_institutions(store, path)
     assert (report.total, report.imported) == (0, 0)
     blank = tmp_path / "blank.csv"
     blank.write_bytes(b"")
     with pytest.raises(ImportRowsError, match="第 1 行应为表头"):
-        directory.import_institutions(store, blank)
+        directory_import.import_institutions(store, blank)

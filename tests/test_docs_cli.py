@@ -22,6 +22,10 @@ def test_make_sign_list_export(store, home, tmp_path):
     store.close()
 
     p = _cli(home, "documents", "make", iid, "--kind", "notice", "--json")
+    # no OS key store here: the device key (the QR code's signature) is sealed; a new process asks
+    assert p.returncode == 2 and "设备密钥" in p.stderr
+    p = _cli(home, "documents", "make", iid, "--kind", "notice", "--json",
+             env_extra={"INSPECTOR_PASSPHRASE": demo.DEMO_PASSPHRASES[0]})
     assert p.returncode == 0, p.stderr
     doc = json.loads(p.stdout)
     assert doc["number"] == "新人社监〔%s〕L-0001号" % doc["number"][5:9] and doc["status"] == "draft"

@@ -8,7 +8,6 @@ import datetime as dt
 import json
 import os
 import re
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -58,7 +57,7 @@ def produced(request, tmp_path_factory) -> dict[str, Any]:
 
 def _cst(iso: str) -> str:
     t = dt.datetime.fromisoformat(iso).astimezone(CST)
-    return f"{t:%Y年%m月%d日%H时%M分}"
+    return f"{t.year}年{t.month}月{t.day}日{t:%H时%M分}"  # 月、日不编虚位 (GB/T 9704)
 
 
 def test_header_numbers_unit_people(produced):
@@ -127,7 +126,7 @@ def test_notice_states_facts_provision_demand_consequence_and_remedies(produced)
         assert _flat(n["note"]) in t, n["note"]
     assert _flat(p.law["order_basis"]) in t and "现责令你单位" in t
     y, m, d = db["rect"]["deadline"].split("-")
-    assert f"{y}年{m}月{d}日前整改完毕" in t
+    assert f"{y}年{int(m)}月{int(d)}日前整改完毕" in t  # 月、日不编虚位 (GB/T 9704)
     assert "违反的规定" in t
     for f in db["findings"]:
         c = p.cite(f["item_id"], f["basis"], json.loads(f["codes"] or "[]"))
@@ -175,13 +174,26 @@ def test_no_document_names_another_jurisdiction(produced):
         for o in others:
             assert o.agency["name"] not in t, (kind, o.id)
             assert o.remedy["reconsideration_body"] not in t, (kind, o.id)
+    # provincial document numbers of the three seed provinces: only this profile's own appear, and
+    # nothing of another profile: its documents, 文号 prefixes, problem categories or catalogue codes
+    provincial = ("内人社办发", "内人社发", "新人社办", "豫人社", "鲁人社")
+    foreign_docs = [d for d in provincial if not any(d.startswith(o) or o.startswith(d) for o in p.own_documents)]
+    assert foreign_docs, p.own_documents
+    for kind, t in produced["text"].items():
+        for mark in foreign_docs:
+            assert mark not in t, (kind, mark)
+        for o in others:
+            for mark in (*o.own_documents, *o.numbers.values(), *(c.id for c in o.categories)):
+                assert mark not in t, (kind, o.id, mark)
+            for prefix in o.findings["code_prefixes"]:
+                assert not re.search(re.escape(prefix) + r"(QW|YB|YZ)-\d", t), (kind, o.id, prefix)
     # the 问题台账 is 新人社办〔2023〕35号's 附件3: only that profile labels it so
     assert ("附件3" in produced["text"]["ledger_pdf"]) == (p.wording["ledger_annex"] == "附件3")
     xlsx = Path(produced["files"]["ledger_xlsx"])
     from openpyxl import load_workbook
 
     cells = " ".join(str(c) for r in load_workbook(xlsx).active.iter_rows(values_only=True) for c in r if c)
-    for mark in p.foreign_marks:
+    for mark in (*p.foreign_marks, *foreign_docs):
         assert mark not in cells, mark
 
 
@@ -201,12 +213,15 @@ def test_typography_number_never_broken_brackets_full_width_gutter(produced):
         assert xs and min(xs) >= 28 * 72 / 25.4 - 0.5, (kind, min(xs))
 
 
-def test_record_prints_text_answers_verbatim_and_unanswered_items_with_reason(store, home):
+@pytest.mark.parametrize("profile", ["xinxiang", "neimenggu"])
+def test_record_prints_text_answers_verbatim_and_unanswered_items_with_reason(store, home, profile):
     """Issue 11: a text answer prints as typed, an item left unanswered prints as 未答 with its
-    reason, a skipped one as 不适用 with the rule — none silently dropped."""
-    from inspector import demo
+    reason, a skipped one as 不适用 with the rule — none silently dropped. Under 新乡 the items whose
+    basis is only an Inner Mongolia notice are 不适用 by the profile's rule (the notice not named)."""
+    from inspector import demo, visit_state
     from inspector.store import checklists, documents as docs, visits
 
+    prof = profiles.apply(store, profile)
     inst, ins = demo._setup_people(store, 9)
     cl = demo._training_checklist()
     cv = checklists.ensure_version(store, cl, actor="t")
@@ -219,8 +234,15 @@ def test_record_prints_text_answers_verbatim_and_unanswered_items_with_reason(st
     t = _flat(pdftext(docs.export(store, d["id"], home / "r.pdf"), layout=False))
     assert "答复：前台张贴的收费标准为二〇二四年旧版" in t
     assert "未答：检查人员未记录答复" in t
-    assert t.count("未答：") == len(cl.items) - 2 - sum(1 for it in cl.items if it.when)
-    assert "本项仅在“是”时检查" in t
+    seen = visit_state.for_profile(cl, prof)
+    answered = {text_item.id, "T-6-2"}
+    assert t.count("未答：") == sum(1 for it in seen.items if not it.when and it.id not in answered)
+    by_profile = [it for it in seen.items if "reason" in (it.when or {})]
+    if profile == "xinxiang":
+        assert {"T-5-9", "T-5-10", "T-6-3"} <= {it.id for it in by_profile}
+        assert t.count("本地区检查依据未列此项") == len(by_profile) and "内人社" not in t
+    else:
+        assert by_profile == [] and "本项仅在“是”时检查" in t
     for it in cl.items:
         assert _flat(it.text)[:12] in t, it.id  # every item is printed
 
@@ -229,7 +251,7 @@ def test_a_document_number_is_never_broken_across_lines():
     """GB/T 9704: the 文号 stays on one line — at every width where it fits, in running text."""
     from reportlab.pdfbase.pdfmetrics import stringWidth
 
-    from inspector.documents.common import P, fonts
+    from inspector.render.common import P, fonts
 
     number = "内人社监录〔2026〕L-0001号"
     text = f"出示执法证件后对你单位进行了现场检查（现场检查笔录 {number}）。经查，你单位存在以下问题：" * 3
@@ -250,7 +272,7 @@ def test_no_table_row_stands_alone_on_a_page(tmp_path):
     from reportlab.lib.units import mm
     from reportlab.platypus import Spacer, Table
 
-    from inspector.documents.common import P, Page, build, grid_style, no_widows
+    from inspector.render.common import P, Page, build, grid_style, no_widows
 
     def doc(n: int, widows: bool) -> Path:
         rows = [[P("序号", "cellc"), P("内容", "cellc")]] + [[P(str(i), "cellc"), P(f"第{i}行内容", "cell")]
@@ -271,7 +293,7 @@ def test_no_table_row_stands_alone_on_a_page(tmp_path):
 
 
 def test_half_width_brackets_in_chinese_text_become_full_width(tmp_path):
-    from inspector.documents.common import P, Page, build
+    from inspector.render.common import P, Page, build
 
     pdf = tmp_path / "b.pdf"
     pdf.write_bytes(build([P("内人社办发〔2024〕58号 附件 培训机构轻微失信行为(4)；核验地址 https://x.example/v(1)")],
@@ -279,3 +301,36 @@ def test_half_width_brackets_in_chinese_text_become_full_width(tmp_path):
     t = _flat(pdftext(pdf, layout=False))
     assert "轻微失信行为（4）" in t and "(4)" not in t
     assert "https://x.example/v(1)" in t  # Latin text keeps its brackets
+
+
+def test_the_notice_keeps_remedies_signatures_seal_and_receipt_on_one_page(produced):
+    """No page of the notice carries only the seal or only the 签收栏: the remedy notice, the
+    inspectors' signatures, the agency's seal line and the recipient's 签收栏 share one page."""
+    path = produced["files"]["notice"]
+    pages = [_flat(run(["pdftotext", "-f", str(i), "-l", str(i), str(path), "-"]).stdout)
+             for i in range(1, pdf_pages(path) + 1)]
+    on = [i for i, t in enumerate(pages) if "签收栏" in t]
+    assert len(on) == 1, on
+    t = pages[on[0]]
+    assert "提起行政诉讼" in t and "检查人员签名" in t and "（行政机关印章）" in t, t[:200]
+
+
+def test_punctuation_never_hangs_past_a_table_cell():
+    """reportlab's CJK breaker hangs ，”） that may not start a line past the line's end (two in a
+    row: two characters), across the cell's rule; cell text is broken so that every line fits."""
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    from inspector.render.common import P, fonts, styles
+
+    text = "不适用（“是否开展线上培训”为“否”，本项仅在“是”时检查）。检查人员记录：前台及教室均未见张贴。"
+    for style in ("cell", "cell9", "small"):
+        size = styles()[style].fontSize
+        for width in range(90, 260, 7):
+            p = P(text, style)
+            w, _ = p.wrap(width, 10_000)
+            assert w == width
+            lines = ["".join(str(x) for x in ln[1]) for ln in p.blPara.lines]
+            for ln in lines:
+                assert stringWidth(ln, fonts()[0], size) <= width + 0.5, (style, width, ln, lines)
+            assert "".join(lines).replace(" ", "") == text.replace(" ", "")
+            assert not any(ln.startswith(("，", "。", "”", "）")) for ln in lines), lines

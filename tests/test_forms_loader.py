@@ -217,7 +217,7 @@ def test_cli_forms_list_json():
     data = {c["id"]: c for c in json.loads(r.stdout)}
     assert set(data) == set(SHIPPED)
     tr = data["training"]
-    assert tr["version"] == "2026.1" and tr["title"] == "培训机构现场检查" and tr["kind"] == "培训机构"
+    assert tr["version"] == "2026.2" and tr["title"] == "培训机构现场检查" and tr["kind"] == "培训机构"
     area = next(i for i in tr["items"] if i["id"] == "T-3-1")
     assert area["threshold"] == {"op": ">=", "value": 300} and area["unit"] == "㎡"
     assert area["codes"] == ["PX-YB-3"] and area["type"] == "number" and area["photo_required"] is True
@@ -228,20 +228,20 @@ def test_cli_forms_list_json():
 def test_version_round_trip_and_immutability(store, tmp_path):
     cl = shipped("training")
     vid = ensure_version(store, cl)
-    assert vid == "training@2026.1"
+    assert vid == "training@2026.2"
     assert ensure_version(store, cl) == vid  # idempotent
     back = load_version(store, vid)
     assert back.source == cl.source and back.sha256 == cl.sha256 and back.items == cl.items
     # a changed file under the same version is refused, the stored text stays
     changed = forms.parse_checklist(cl.source.replace("理论课集中培训面积", "理论课培训面积"), "forms/training.toml")
-    with pytest.raises(ValidationError, match="training@2026.1"):
+    with pytest.raises(ValidationError, match="training@2026.2"):
         ensure_version(store, changed)
     assert load_version(store, vid).source == cl.source
     # bumping the version stores both; the old one is kept forever
-    bumped = forms.parse_checklist(changed.source.replace('version = "2026.1"', 'version = "2026.2"'), "x")
-    assert ensure_version(store, bumped) == "training@2026.2"
-    assert [v["id"] for v in list_versions(store)] == ["training@2026.1", "training@2026.2"]
-    assert load_version(store, "training@2026.1").item("T-3-1").text == "理论课集中培训面积"
+    bumped = forms.parse_checklist(changed.source.replace('version = "2026.2"', 'version = "2026.3"'), "x")
+    assert ensure_version(store, bumped) == "training@2026.3"
+    assert [v["id"] for v in list_versions(store)] == ["training@2026.2", "training@2026.3"]
+    assert load_version(store, "training@2026.2").item("T-3-1").text == "理论课集中培训面积"
     with pytest.raises(Exception, match="immutable"):
         with store.tx() as db:
             db.execute("UPDATE checklist_versions SET source = 'x' WHERE id = ?", (vid,))
@@ -256,7 +256,7 @@ def test_version_survives_reopen(home):
     with Store.open(home) as s:
         ensure_version(s, shipped("exam_site"))
     with Store.open(home) as s:
-        assert load_version(s, "exam_site@2026.1").sha256 == shipped("exam_site").sha256
+        assert load_version(s, "exam_site@2026.2").sha256 == shipped("exam_site").sha256
 
 
 def test_forms_dir_env_override(tmp_path, monkeypatch):

@@ -82,6 +82,9 @@ def test_authored_checklist_is_answered_in_a_visit(tmp_path: Path) -> None:
     assert cl.item("O-1-4").rule == "finance_staff" and [c.id for c in cl.item("O-1-4").columns] == [
         "name", "accounting_cert"]
     store = Store.open(tmp_path / "laptop")
+    from inspector import profiles
+
+    profiles.apply(store, "neimenggu")  # the authored items cite 内人社办发〔2023〕119号 only: inspected under 内蒙古
     inst, _ = seed_minimal(store)
     cv = checklists.ensure_version(store, cl)
     iid = visits.start_inspection(store, inst, checklist_version_ids=[cv])

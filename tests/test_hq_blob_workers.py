@@ -18,6 +18,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from inspector.sync.client import device_token  # the token is sealed at rest (pii.seal_secret)
 from inspector.hq import db as D
 from inspector.hq.admin import init_home
 from inspector.hq.config import HQConfig
@@ -93,7 +94,7 @@ def _serve(home: Path, port: int, db_url: str | None, log: Path) -> tuple[subpro
 def _token(tmp_path: Path, w, badge: str, name: str) -> dict[str, str]:
     hq = SimpleNamespace(engine=w.engine, cfg=w.cfg, url=w.urls[0])
     store = enrolled_laptop(tmp_path / badge, hq, badge=badge, name=name)
-    return {"Authorization": "Bearer " + store.scalar("SELECT token FROM sync_enrolment")}
+    return {"Authorization": "Bearer " + device_token(store)}
 
 
 def _racer(url: str, headers: dict[str, str], sha: str, data: bytes, start: threading.Barrier,

@@ -17,6 +17,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from inspector.sync.client import device_token  # the token is sealed at rest (pii.seal_secret)
 from inspector.hq import db as D
 from inspector.hq import service
 from inspector.hq.errors import HQError
@@ -52,7 +53,7 @@ def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
     url = None if request.param == "sqlite" else pg_url(request.getfixturevalue("postgresql_proc"))
     hq = start_hq(base / "hq", url)
     store = enrolled_laptop(base / "laptop", hq)
-    s = Site(hq, store, store.scalar("SELECT token FROM sync_enrolment"),
+    s = Site(hq, store, device_token(store),
              store.scalar("SELECT device_id FROM sync_enrolment"), random.Random(13))
     make_inspection(s.store, s.rng, photos=0)
     assert sync(store).ok

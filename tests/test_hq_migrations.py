@@ -4,7 +4,6 @@ equals the code's, and HQ refuses to start on a database that was not upgraded."
 from __future__ import annotations
 
 import importlib.util
-import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType

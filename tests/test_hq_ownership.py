@@ -12,6 +12,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from inspector.sync.client import device_token  # the token is sealed at rest (pii.seal_secret)
 from inspector.blobs import BlobStore
 from inspector.hq import db as D
 from inspector.hq import service
@@ -40,7 +41,7 @@ def _me(store) -> str:
 
 
 def _token(store) -> str:
-    return store.scalar("SELECT token FROM sync_enrolment")
+    return device_token(store)
 
 
 def _add_document(store, iid: str, body: bytes) -> tuple[str, str]:

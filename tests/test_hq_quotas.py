@@ -14,6 +14,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from inspector.sync.client import device_token  # the token is sealed at rest (pii.seal_secret)
 from inspector import numbering
 from inspector.hq import blobs as B
 from inspector.hq import db as D
@@ -31,7 +32,7 @@ P = "新人社监"
 
 
 def _h(store) -> dict[str, str]:
-    return {"Authorization": "Bearer " + store.scalar("SELECT token FROM sync_enrolment")}
+    return {"Authorization": "Bearer " + device_token(store)}
 
 
 def _rows(hq, table) -> list:

@@ -21,6 +21,7 @@ import pytest
 import schemathesis  # noqa: E402  (a declared test dependency: missing it is an error, not a skip)
 from hypothesis import HealthCheck, given, seed, settings  # noqa: E402
 
+from inspector.sync.client import device_token  # the token is sealed at rest (pii.seal_secret)
 from inspector.hq.app import create_app  # noqa: E402
 from inspector.hq.config import HQConfig  # noqa: E402
 from inspector.sync import sync  # noqa: E402
@@ -83,7 +84,7 @@ def hq_api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     make_inspection(store, random.Random(SEED), photos=1)
     assert sync(store).ok
     schema = schemathesis.openapi.from_url(hq.url + "/openapi.json")
-    yield hq, store.scalar("SELECT token FROM sync_enrolment"), schema
+    yield hq, device_token(store), schema
     hq.stop()
 
 

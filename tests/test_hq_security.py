@@ -11,9 +11,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-import sqlalchemy as sa
-from fastapi.routing import APIRoute
 
+from inspector.sync.client import device_token  # the token is sealed at rest (pii.seal_secret)
 from inspector.hq import db as D
 from inspector.hq import service
 from inspector.hq.app import create_app
@@ -71,7 +70,7 @@ def secured(tmp_path_factory):
     with D.write(hq.engine) as c:
         c.execute(D.devices.update().where(D.devices.c.id == expired.scalar("SELECT device_id FROM sync_enrolment"))
                   .values(expires_at=(dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=1)).isoformat()))
-    tokens = {s: st.scalar("SELECT token FROM sync_enrolment") for s, st in
+    tokens = {s: device_token(st) for s, st in
               (("live", live), ("revoked", revoked), ("expired", expired))}
     yield hq, tokens
     hq.stop()
@@ -178,7 +177,7 @@ def test_request_over_the_size_limit_gets_a_clear_413(tmp_path):
     hq = start_hq(tmp_path / "hq", max_body=64 * 1024)
     try:
         store = enrolled_laptop(tmp_path / "laptop", hq)
-        h = {"Authorization": "Bearer " + store.scalar("SELECT token FROM sync_enrolment")}
+        h = {"Authorization": "Bearer " + device_token(store)}
         big = b"x" * (100 * 1024)
         r = httpx.post(hq.url + "/api/v1/push", content=big, headers=h)
         assert r.status_code == 413

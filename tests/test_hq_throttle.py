@@ -18,6 +18,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from inspector.sync.client import device_token  # the token is sealed at rest (pii.seal_secret)
 from inspector.hq import db as D
 from inspector.hq import service
 from inspector.hq.console import auth as A
@@ -243,7 +244,7 @@ def test_enrolment_and_certify_code_guesses_get_429_before_any_work(mk, tmp_path
     assert r.status_code == 200 and r.json()["device_id"]
     # certify: the same per address, for an enrolled laptop's requests
     store = enrolled_laptop(tmp_path / "laptop", hq, badge="B001")
-    tok = store.scalar("SELECT token FROM sync_enrolment")
+    tok = device_token(store)
     pub = _pub()
     hdr = {"Authorization": f"Bearer {tok}", "X-Forwarded-For": "10.6.6.6"}
     codes = []

@@ -260,7 +260,7 @@ def test_claims_are_idempotent_and_not_doubled_by_concurrent_workers(lt):
 
 
 def test_hq_issues_the_ledger_numbered_signed_and_timestamped(lt, tmp_path):
-    from inspector.documents import ledger
+    from inspector.render import ledger_sheet
     from inspector.hq.console.auth import add_staff
     from tests.console_fixtures import PASSWORDS, login_session
 
@@ -286,14 +286,14 @@ def test_hq_issues_the_ledger_numbered_signed_and_timestamped(lt, tmp_path):
     other = login_session(hq.url, "rev").get("/console/ledger.pdf").content
     assert f"〔{y}〕0002号" in subprocess.run(["pdftotext", "-", "-"], input=other, capture_output=True).stdout.decode()
     draft = tmp_path / "draft.pdf"
-    draft.write_bytes(ledger.build_pdf([], unit="测试"))
+    draft.write_bytes(ledger_sheet.build_pdf([], unit="测试"))
     dtext = subprocess.run(["pdftotext", str(draft), "-"], capture_output=True, text=True).stdout
     assert "草稿" in dtext and "〔" not in dtext
 
 
 def test_local_ca_key_is_encrypted_and_two_inspectors_still_sign(tmp_path):
     from inspector import signing
-    from inspector.documents import common
+    from inspector.render import common
     from inspector.errors import DocumentError
 
     home = tmp_path
@@ -344,7 +344,7 @@ def test_a_revoked_devices_certificates_appear_in_the_crl(lt):
 def test_several_hq_processes_stamp_each_document_once(tmp_path, hq_db):
     """Claims on SQLite and PostgreSQL: documents signed with HQ certificates, four workers with
     their own engines (as separate HQ processes have), each document stamped exactly once."""
-    from inspector.documents import common
+    from inspector.render import common
     from inspector import signing
     from inspector.hq.app import create_app
     from inspector.hq.config import HQConfig

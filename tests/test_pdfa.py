@@ -82,7 +82,7 @@ def test_the_check_sees_what_is_missing(demo_run):
 
 def test_hq_b_lt_copy_stays_pdfa_and_valid(tmp_path):
     """HQ's DSS + document timestamp revision keeps the file PDF/A-2b (and the signature valid)."""
-    from inspector.documents import common
+    from inspector.render import common
     from inspector.hq import pades_lt, tsa as T
 
     ca_dir = tmp_path / "ca"

@@ -19,6 +19,7 @@ from inspector.hq import service
 from inspector.sampling import read_roster, sample_roster
 from inspector.store import Store, backup, visits
 from inspector.sync import certify_inspector, sync
+from inspector.sync.client import device_token
 from tests.hq_fixtures import *  # noqa: F401,F403
 from tests.hq_fixtures import PASSPHRASE, enrolled_laptop, ensure_base, make_inspection
 from tests.ui_fixtures import write_roster
@@ -98,10 +99,20 @@ def test_no_clear_pii_at_rest_locked_sync_holds_only_it_unlocked_sync_delivers(t
         assert s["phone"] == real["phone"][:3] + "****" + real["phone"][-4:]
         assert s["name"] == real["name"][0] + "*" * (len(real["name"]) - 1)
 
-    # a new process: the key is locked. The sync sends everything but the inspection holding PII
+    # a new process: the key is locked, and the device token is sealed under it (no OS key store):
+    # the sync sends nothing and says a passphrase is needed (the GUI and CLI ask once, then retry)
+    token = device_token(store)
+    assert pii.is_sealed(store.scalar("SELECT token FROM sync_enrolment"))
     pii.lock()
     rep = sync(store)
+    assert not rep.ok and rep.key_locked and pii.SECRET_LOCKED_MESSAGE in rep.text()
+    assert not _hq_has_inspection(hq, other)
+    # a token an earlier version stored in clear is sealed at the first sync, which sends everything
+    # but the inspection holding PII
+    store.conn.execute("UPDATE sync_enrolment SET token = ? WHERE id = 1", (token,))
+    rep = sync(store)
     assert rep.ok, rep.error
+    assert pii.is_sealed(store.scalar("SELECT token FROM sync_enrolment"))
     assert rep.pii_locked == 1 and [h["entity_id"] for h in rep.held] == [iid]
     assert pii.LOCKED_MESSAGE in rep.text()
     assert _hq_has_inspection(hq, other) and not _hq_has_inspection(hq, iid)
@@ -117,7 +128,7 @@ def test_no_clear_pii_at_rest_locked_sync_holds_only_it_unlocked_sync_delivers(t
     wal = home / "inspector.db-wal"
     assert wal.exists() and wal.stat().st_size > 0
     files = [home / "inspector.db", wal, tmp_path / "outbox.bin", *_all_files(info.path), *_all_files(home)]
-    assert _found(files, secrets) == []
+    assert _found(files, secrets + [("device token", token.encode())]) == []
     assert oct(home.stat().st_mode & 0o777) == "0o700"
     assert oct((home / "inspector.db").stat().st_mode & 0o777) == "0o600"
 
@@ -163,16 +174,20 @@ def test_shared_laptop_both_inspectors_unlock(tmp_path, hq):
     iid = make_inspection(store, random.Random(3), photos=0)
     rows = _sample(store, iid, tmp_path)
 
-    # B2 is certified in a fresh process: their key is made, but the PII key is locked — no wrapping yet
+    # B2's key is made in a fresh process: the PII key is locked — no wrapping yet, and without an OS
+    # key store the device token is locked too, so B2 cannot get HQ's certificate on their own
     pii.lock()
-    code2 = service.make_enrol_code(hq.engine, hq.cfg, "B2")["code"]
-    certify_inspector(store, code2, "B2", passphrase="b2-pass-22")
+    keys.create_inspector_key(home, "B2", "李四", "b2-pass-22")
     assert pii.status(home)["wrapped_for"] == ["B001"]
     with pytest.raises(pii.PiiError, match="B2 尚未加入"):
         pii.unlock(home, "b2-pass-22", badge="B2")
+    code2 = service.make_enrol_code(hq.engine, hq.cfg, "B2")["code"]
+    with pytest.raises(pii.Locked, match="登记凭据"):
+        certify_inspector(store, code2, "B2")
 
-    # B001 unlocks (e.g. to sign); B2 then gives their passphrase (signing) → B2 gets their own wrapping
+    # B001 unlocks (e.g. to sign); B2 is certified, then gives their passphrase (signing) → their own wrapping
     keys.load_signing_key(home, "B001", PASSPHRASE)
+    certify_inspector(store, code2, "B2")
     keys.load_signing_key(home, "B2", "b2-pass-22")
     assert sorted(pii.status(home)["wrapped_for"]) == ["B001", "B2"]
 
@@ -216,15 +231,19 @@ def test_forgotten_passphrase_reset(tmp_path, hq, capsys):
     unsynced = make_inspection(store, random.Random(2), photos=0)
     _sample(store, unsynced, tmp_path)
     doc_state = store.rows("SELECT * FROM documents ORDER BY id")
+    with store.tx():                                     # a document signed: a checkpoint by the device key
+        store.log("document", "doc-1", "sign", {"sha256": "0" * 64}, push=False)
+    signed_before = store.scalar("SELECT count(*) FROM audit_checkpoints")
+    old_pub = keys.device_public_pem(home)
 
     pii.lock()                                           # passphrase forgotten: nobody can unlock
     assert cli(["--home", str(home), "pii", "reset"]) == 1
     err = capsys.readouterr().err
-    assert "本机有 4 名抽查学员的个人信息尚未同步到总部" in err and "--yes" in err
+    assert "本机有 4 名抽查学员的个人信息尚未同步到总部" in err and "--yes" in err and "重新登记" in err
     assert pii.status(home)["wrapped_for"] == ["B001"]   # nothing changed without --yes
     assert cli(["--home", str(home), "pii", "reset", "--yes", "--json"]) == 0
     r = json.loads(capsys.readouterr().out)
-    assert r["unsynced_lost"] == 4 and r["old_key_id"] in pii.status(home)["retired"]
+    assert r["unsynced_lost"] == 4 and r["old_key_id"] in pii.status(home)["retired"] and r["enrol_again"]
     assert store.rows("SELECT * FROM documents ORDER BY id") == doc_state
 
     # old values: still masked on screen; "unmasked" can only give the masked copy
@@ -241,6 +260,18 @@ def test_forgotten_passphrase_reset(tmp_path, hq, capsys):
     pii.unlock(home, PASSPHRASE)
     assert {r["id_number"] for r in visits.list_trainee_checks(store, third, unmasked=True)} == \
         {r["id_number"] for r in new_rows}
+    # the device token was sealed to the old key: sync says to enrol again (a new code from HQ);
+    # the device key too: retired (its public key kept) and a new one registered at the enrolment
+    from inspector.errors import SyncError
+    from inspector.store import integrity
+    from inspector.sync import enrol
+    with pytest.raises(SyncError, match="重新登记本机"):
+        sync(store)
+    enrol(store, hq.url, service.make_enrol_code(hq.engine, hq.cfg, "B001")["code"], badge_no="B001")
+    assert keys.device_public_pem(home) != old_pub and len(keys.device_public_keys(home)) == 2
+    # nothing signed is lost: the checkpoints the old device key signed still verify
+    assert store.scalar("SELECT count(*) FROM audit_checkpoints") >= signed_before >= 1
+    assert integrity.verify(store).ok, integrity.verify(store).problems
     # sync: the old-key values go masked (counted), HQ keeps what it had for the synced inspection
     rep = sync(store)
     assert rep.ok and rep.pii_retired == 12 and rep.pii_locked == 0, rep.text()
@@ -377,17 +408,12 @@ def test_gui_sync_asks_for_the_passphrase_when_pii_is_held(qtbot, tmp_path, hq):
     sc = SyncScreen(store)
     qtbot.addWidget(sc)
     sc.refresh()
-    answers = ["wrong-pass-0", PASSPHRASE]
-    asked: list[str] = []
+    from tests.ui_fixtures import type_into_dialogs
 
-    def ask() -> str | None:
-        asked.append(sc.detail.text())
-        return answers.pop(0)
-
-    sc.ask_pii_passphrase = ask                          # the QInputDialog, typed into
+    asked = type_into_dialogs(qtbot, ["wrong-pass-0", PASSPHRASE], observe=sc.detail.text)  # the QInputDialog
     qtbot.mouseClick(sc.sync_btn, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: len(_hq_trainees(hq, iid)) == 4, timeout=60000)
-    assert len(asked) == 2 and pii.LOCKED_MESSAGE in asked[0]
+    assert len(asked) == 2 and pii.SECRET_LOCKED_MESSAGE in asked[0]   # the device token is sealed too
     assert {h["phone"] for h in _hq_trainees(hq, iid)} == {r["phone"] for r in rows}
     qtbot.waitUntil(lambda: sc.op is None, timeout=30000)
     assert "同步完成" in sc.detail.text() and pii.LOCKED_MESSAGE not in sc.detail.text()
@@ -430,3 +456,222 @@ def test_visit_screen_masked_until_passphrase(qtbot, store, tmp_path):
 
 def pii_rows(store: Store, iid: str) -> list[dict[str, Any]]:
     return visits.list_trainee_checks(store, iid, unmasked=True)
+
+
+# -- the 学员抽查核实 checklist's table (S-04): names, ID numbers and phones typed row by row ------------------
+def _trainee_table_checklist(store: Store) -> tuple[str, Any]:
+    """The shipped trainee_check checklist with a 联系电话 column added to S-04 (a region's own copy):
+    the names, ID numbers and phones typed into it must be sealed like the roster's."""
+    from inspector import forms, paths
+    from inspector.store import checklists
+
+    src = (paths.forms_dir() / "trainee_check.toml").read_text(encoding="utf-8")
+    phone = '[[sections.items.columns]]\nid = "phone"\nlabel = "联系电话"\ntype = "text"\n\n'
+    at = src.index('[[sections.items.columns]]\nid = "trade"')
+    src = src[:at] + phone + src[at:]
+    cl = forms.parse_checklist(src, "trainee_check_phone.toml")
+    return checklists.ensure_version(store, cl), cl
+
+
+TABLE_ROWS = [
+    {"name": "欧阳明远", "id_no": "410702199001011238", "phone": "13912345678", "trade": "电工", "method": "电话",
+     "reached": True, "confirms_attending": True, "exam": True, "certificate": True},
+    {"name": "王五六", "id_no": "410702198507152317", "phone": "13787654321", "trade": "电工", "method": "电话",
+     "reached": False},
+    {"name": "王五七", "phone": "15011112222", "trade": "焊工", "method": "实地", "reached": False},   # no ID: name still sealed
+]
+
+
+def test_trainee_table_answers_sealed_everywhere_masked_shown_real_at_hq(tmp_path, hq, capsys):
+    """Done-when grep test for the checklist table: after a visit with both the roster trainee_checks
+    and the S-04 table answered (edited through masked cells like the screen does, a row removed and
+    put back by undo), finished and backed up, no ID number or phone is in clear in the database, its
+    WAL, the outbox, the audit log, the finish seal or the backups; the app (get_answers) and the CLI
+    show masked copies; sync delivers the real values to HQ."""
+    store = enrolled_laptop(tmp_path / "laptop", hq)     # B001's passphrase wraps the PII key
+    home = store.home
+    iid, cv, cl = _real_visit(store)
+    roster = _sample(store, iid, tmp_path)
+    visits.set_answer(store, iid, cv, "S-04", TABLE_ROWS, actor="test")
+    # the screen gets masked cells and hands them back: another cell edited, a row removed, undo
+    shown = visits.get_answers(store, iid)[cv]["S-04"]
+    assert [r["id_no"] for r in shown] == ["410702********1238", "410702********2317", None]
+    assert [r["phone"] for r in shown] == ["139****5678", "137****4321", "150****2222"]
+    assert [r["name"] for r in shown] == ["欧***", "王**", "王**"]
+    edited = [dict(r) for r in shown]
+    edited[0]["hours"], edited[0]["hours_recorded"] = 118, 120
+    visits.set_answer(store, iid, cv, "S-04", edited, actor="test")
+    visits.set_answer(store, iid, cv, "S-04", edited[:1] + edited[2:], actor="test")   # 王五六 removed
+    visits.set_answer(store, iid, cv, "S-04", edited, actor="test")                    # undo
+    real = visits.get_answers(store, iid, unmasked=True)[cv]["S-04"]
+    assert [(r["name"], r["id_no"], r["phone"]) for r in real] == \
+        [(r["name"], r.get("id_no"), r["phone"]) for r in TABLE_ROWS]
+    assert real[0]["hours"] == 118
+    # the rules judge the masked table as before (one unreached of three is 33% > 30%)
+    from inspector import rules
+    ev = rules.evaluate(cl, {"S-04": shown}, {}, institution_kind="培训机构")
+    s04 = next(r for r in ev.results if r.item_id == "S-04")
+    assert s04.status == "fail" and "王**" in s04.reason and "欧阳" not in s04.reason, s04.reason
+    from tests.store_fixtures import finish_synthetic
+    finish_synthetic(store, iid)
+    assert sync(store).ok
+    info = backup.create(store, "test")
+
+    secrets = _secrets(roster) + [(f"table {f}={r[f]}", r[f].encode()) for r in TABLE_ROWS
+                                  for f in ("id_no", "phone") if r.get(f)]
+    secrets += [(f"table name={r['name']}", r["name"].encode()) for r in TABLE_ROWS]
+    payloads = "\n".join(r["payload"] for r in store.rows("SELECT payload FROM outbox")).encode("utf-8")
+    log = "\n".join(r["payload"] for r in store.rows("SELECT payload FROM audit_log")).encode("utf-8")
+    (tmp_path / "outbox.bin").write_bytes(payloads)
+    (tmp_path / "audit.bin").write_bytes(log)
+    assert b"S-04" in log and b'"seal"' in log          # the finish seal holds the table (sealed)
+    wal = home / "inspector.db-wal"
+    assert wal.exists() and wal.stat().st_size > 0
+    files = [home / "inspector.db", wal, tmp_path / "outbox.bin", tmp_path / "audit.bin", *_all_files(info.path),
+             *_all_files(home)]
+    assert _found(files, secrets) == []
+    from inspector.store import integrity
+    assert integrity.verify(store).ok                   # the seal compares the sealed cells as stored
+
+    # HQ has the real values, in the shape it always had
+    with hq.engine.connect() as c:
+        v = c.execute(sa.select(D.answers.c.value).where(D.answers.c.inspection_id == iid,
+                                                         D.answers.c.item_id == "S-04")).scalar_one()
+    at_hq = json.loads(v) if isinstance(v, str) else v
+    assert [(r["name"], r["id_no"], r["phone"]) for r in at_hq] == \
+        [(r["name"], r.get("id_no"), r["phone"]) for r in TABLE_ROWS]
+    assert all(not isinstance(c, dict) for r in at_hq for c in r.values())
+
+    # CLI: an answer echoed masked (a new process, key locked: writing needs no unlock);
+    # `pii show` gives the real ones with the passphrase
+    inst, _ = ensure_base(store)
+    other = visits.start_inspection(store, inst, inspector_ids=["a"], checklist_version_ids=[cv])
+    store.close()
+    pii.lock()
+    assert cli(["--home", str(home), "visit", "answer", other, "S-04",
+                json.dumps(TABLE_ROWS[:1], ensure_ascii=False), "--json"]) == 0
+    echoed = json.loads(capsys.readouterr().out)["value"]
+    assert (echoed[0]["id_no"], echoed[0]["phone"]) == ("410702********1238", "139****5678")
+    import os
+    os.environ["PII_TEST_PW"] = PASSPHRASE
+    try:
+        assert cli(["--home", str(home), "pii", "show", iid, "--passphrase-env", "PII_TEST_PW", "--json"]) == 0
+    finally:
+        del os.environ["PII_TEST_PW"]
+    listed = json.loads(capsys.readouterr().out)
+    assert {r["phone"] for r in listed if r["selected_for"] == "table"} == {r["phone"] for r in TABLE_ROWS}
+    assert {r["id_number"] for r in listed if r["selected_for"] != "table"} == {r["id_number"] for r in roster}
+
+
+def _real_visit(store: Store) -> tuple[str, str, Any]:
+    """A visit a finish can gather documents for: a stored (parsable) checklist, the enrolled inspector
+    in the laptop's directory."""
+    inst, _ = ensure_base(store)
+    cv, cl = _trainee_table_checklist(store)
+    me = store.scalar("SELECT inspector_id FROM sync_enrolment WHERE id = 1")
+    iid = visits.start_inspection(store, inst, inspector_ids=[me], checklist_version_ids=[cv])
+    _in_directory(store, iid)
+    return iid, cv, cl
+
+
+def _in_directory(store: Store, iid: str) -> None:
+    """The visit's inspectors in the laptop's directory (documents name them; make_inspection's are ids)."""
+    from inspector.util import now_iso
+
+    for n, i in enumerate(visits.get_inspection(store, iid).inspector_ids):
+        store.conn.execute("INSERT OR IGNORE INTO inspectors (id, badge_no, name, updated_at) VALUES (?, ?, ?, ?)",
+                           (i, f"T-{i}", f"检查员{n}", now_iso()))
+
+
+# -- the device key and the device token: protected like the trainees' data -------------------------
+def test_device_key_sealed_legacy_pem_migrated_and_no_private_bytes_on_disk(home):
+    """No private device key on disk in any usable form: the PEM an earlier version wrote is sealed
+    and removed (same key: HQ's registered QR key stays valid), and its raw bytes appear in no file."""
+    import base64
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    legacy = ed25519.Ed25519PrivateKey.generate()
+    kd = keys.keys_dir(home)
+    kd.mkdir(parents=True)
+    (kd / keys.DEVICE_KEY_FILE).write_bytes(legacy.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    store = Store.open(home)
+    assert keys.device_public_pem(home) == keys._pub_pem(legacy.public_key())
+    assert not (kd / keys.DEVICE_KEY_FILE).exists() and (kd / keys.DEVICE_SEALED_FILE).exists()
+    assert oct((kd / keys.DEVICE_SEALED_FILE).stat().st_mode & 0o777) == "0o600"
+    keys.create_inspector_key(home, "B1", "张三", "b1-pass-11")      # the first passphrase wraps the key
+    raw = keys._raw_ed(legacy)
+    forms = [("raw", raw), ("b64", base64.b64encode(raw)), ("pkcs8", legacy.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))]
+    store.close()
+    assert _found(_all_files(home), forms) == []
+    # a new process: locked (no OS key store) until a passphrase; then the same key signs
+    pii.lock()
+    assert not keys.device_key_available(home)
+    with pytest.raises(pii.Locked, match="设备密钥"):
+        keys.device_key(home)
+    pii.unlock(home, "b1-pass-11")
+    assert keys._raw_ed(keys.device_key(home)) == raw
+
+
+def test_os_key_store_opens_device_key_and_token_without_a_prompt(tmp_path, hq):
+    """With an OS key store, a new process syncs and signs checkpoints without any passphrase."""
+    import keyring
+
+    keyring.set_keyring(_memory_backend())
+    store = enrolled_laptop(tmp_path / "laptop", hq)
+    home = store.home
+    iid, _cv, _cl = _real_visit(store)
+    store.close()
+    pii.lock()                                           # a new process: nothing unlocked in memory
+    store = Store.open(home)
+    assert keys.device_key_available(home)
+    from tests.store_fixtures import finish_synthetic
+    finish_synthetic(store, iid)
+    seq = store.scalar("SELECT seq FROM audit_log WHERE action = 'finish' AND entity_id = ?", (iid,))
+    assert store.scalar("SELECT 1 FROM audit_checkpoints WHERE seq = ?", (seq,))      # signed at once
+    rep = sync(store)
+    assert rep.ok and not rep.key_locked and _hq_has_inspection(hq, iid), rep.text()
+    store.close()
+
+
+def test_locked_device_key_start_check_and_sync_prompt_once(tmp_path, hq):
+    """No OS key store, a new process (the key locked): the start-up check and a finish work without a
+    passphrase (the finish's checkpoint waits, accepted by verify); one unlock serves every later sync
+    and signs the waiting checkpoint; a waiting checkpoint never excuses an older deleted one."""
+    from inspector.store import integrity
+    from tests.store_fixtures import finish_synthetic
+
+    store = enrolled_laptop(tmp_path / "laptop", hq)
+    home = store.home
+    first, _cv, _cl = _real_visit(store)
+    finish_synthetic(store, first)                       # unlocked since enrolment: signed checkpoint
+    assert sync(store).ok
+    store.close()
+    pii.lock()                                           # the app restarted
+    store = Store.open(home)
+    assert integrity.verify(store, full=False).ok        # start-up check: public key only, no prompt
+    iid, _cv, _cl = _real_visit(store)
+    finish_synthetic(store, iid)
+    seq = store.scalar("SELECT seq FROM audit_log WHERE action = 'finish' AND entity_id = ?", (iid,))
+    assert not store.scalar("SELECT 1 FROM audit_checkpoints WHERE seq = ?", (seq,))   # waits for the key
+    assert integrity.verify(store).ok and integrity.verify(store, full=False).ok
+    rep = sync(store)
+    assert not rep.ok and rep.key_locked and not _hq_has_inspection(hq, iid)
+    assert pii.unlock(home, PASSPHRASE)                  # asked once …
+    for _ in range(2):                                   # … for every sync of this process
+        rep = sync(store)
+        assert rep.ok and not rep.key_locked, rep.text()
+    assert _hq_has_inspection(hq, iid)
+    assert store.scalar("SELECT 1 FROM audit_checkpoints WHERE seq = ?", (seq,))       # signed at the sync
+    assert integrity.verify(store).ok
+    # the older finish's checkpoint deleted and named as waiting: still reported
+    first_seq = store.scalar("SELECT seq FROM audit_log WHERE action = 'finish' AND entity_id = ?", (first,))
+    store.conn.execute("DROP TRIGGER audit_checkpoints_no_delete")
+    store.conn.execute("DELETE FROM audit_checkpoints WHERE seq = ?", (first_seq,))
+    store.conn.execute("UPDATE meta SET value = ? WHERE key = 'checkpoints_pending'", (json.dumps([first_seq]),))
+    rep = integrity.verify(store)
+    assert any(f"第 {first_seq} 条" in p and "没有签名检查点" in p for p in rep.problems), rep.problems
+    store.close()

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from inspector.reports import ledger as LG
+from inspector.reports import ledger_rows as LG
 from inspector.reports import mapping as M
 from inspector.reports import progress as PG
 from tests.console_fixtures import PERIOD, postgresql_proc, seed_dataset  # noqa: F401

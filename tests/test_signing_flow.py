@@ -103,7 +103,7 @@ def test_signing_falls_back_when_the_fixed_reservation_is_too_small(tmp_path, mo
     """signing.sign reserves a fixed size for the CMS container (no dummy signature); if a
     larger chain ever overflows it, pyHanko's own estimate is used and the signature is valid."""
     from inspector import keys, signing
-    from inspector.documents import common
+    from inspector.render import common
     from tests.docs_fixtures import pdfsig
 
     keys.create_inspector_key(tmp_path, "豫41070200009", "测试员", "pass-123456")

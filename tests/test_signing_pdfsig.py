@@ -3,15 +3,13 @@ certification first (DocMDP, form filling), the second signer in a later revisio
 under passphrases, local CA vs HQ CA."""
 from __future__ import annotations
 
-import io
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from inspector import keys, pki, signing, verify
-from inspector.documents import common
+from inspector.render import common
 from inspector.errors import DocumentError
 from tests.docs_fixtures import demo_run, demo_store, first_revision_end, pdfsig, run  # noqa: F401
 

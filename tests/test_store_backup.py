@@ -98,3 +98,48 @@ def test_backups_rotate_and_a_second_folder_gets_a_copy_with_the_files(home, tmp
     assert len(backup.list_backups(home, usb / "inspector-backups")) == 4
     assert (usb / "inspector-backups" / "blobs" / "ab" / "cd" / ("abcd" + "0" * 60)).read_bytes() == b"photo"
     s.close()
+
+
+def test_restore_on_a_fresh_laptop_opens_sealed_data_with_the_passphrase(home, tmp_path):
+    """A backup carries the key wrappings (keys/pii, the sealed device key), never a plaintext key:
+    restored into an empty data folder (a new laptop, from the USB copy), the trainees' data and the
+    device key open with the inspector's passphrase — and not without it."""
+    from inspector import keys, pii
+    from inspector.store import integrity
+
+    s = Store.open(home)
+    keys.create_inspector_key(home, "B1", "张三", "b1-pass-11")      # the PII key wrapped by B1's passphrase
+    inst, cv = seed_minimal(s)
+    iid = visits.start_inspection(s, inst, inspector_ids=["i1"], checklist_version_ids=[cv])
+    real = {"name": "欧阳明远", "id_number": "410702199001011238", "phone": "13912345678"}
+    visits.add_trainee_checks(s, iid, [{**real, "trade": "电工", "row": 1}])
+    with s.tx():                                                    # a checkpoint by the device key
+        s.log("document", "doc-1", "sign", {"sha256": "0" * 64}, push=False)
+    device_pub = keys.device_public_pem(home)
+    usb = tmp_path / "usb"
+    made = backup.create(s, "manual", extra_dir=usb)
+    s.close()
+    copy = usb / "inspector-backups" / made.name
+    assert (copy / "keys" / "pii" / "public.pem").is_file() and list((copy / "keys" / "pii").glob("wrap-*.json"))
+    assert not list(copy.rglob(pii.PENDING_FILE)) and not list(copy.rglob(keys.DEVICE_KEY_FILE))
+    raw = keys._raw_ed(keys.device_key(home))
+    assert not any(raw in f.read_bytes() or real["id_number"].encode() in f.read_bytes()
+                   for f in copy.rglob("*") if f.is_file())
+
+    fresh = tmp_path / "new-laptop"
+    pii.lock()                                                      # another machine: nothing in memory
+    try:
+        r = backup.restore(fresh, made.name, where=usb / "inspector-backups")
+        assert "pii/public.pem" in r["keys"]
+        s2 = Store.open(fresh)
+        assert integrity.verify(s2).ok                              # the checkpoint checks with the copied public key
+        assert visits.list_trainee_checks(s2, iid)[0]["id_number"] == "410702********1238"
+        with pytest.raises(pii.Locked):
+            visits.list_trainee_checks(s2, iid, unmasked=True)
+        assert pii.unlock(fresh, "b1-pass-11")
+        got = visits.list_trainee_checks(s2, iid, unmasked=True)[0]
+        assert {k: got[k] for k in real} == real
+        assert keys.device_public_pem(fresh) == device_pub and keys._raw_ed(keys.device_key(fresh)) == raw
+        s2.close()
+    finally:
+        pii.lock()

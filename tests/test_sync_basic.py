@@ -8,6 +8,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from inspector.sync.client import device_token  # the token is sealed at rest (pii.seal_secret)
 from inspector.hq import db as D
 from inspector.hq import service
 from inspector.store import visits
@@ -28,7 +29,7 @@ def _me(store):
 
 
 def _token(store):
-    return store.scalar("SELECT token FROM sync_enrolment")
+    return device_token(store)
 
 
 def test_push_then_hq_holds_exactly_what_the_laptop_has(tmp_path, hq):

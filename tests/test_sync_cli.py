@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import random
 
-import pytest
 
 from inspector.cli import main as inspector
 from inspector.hq.cli import main as hq_cli

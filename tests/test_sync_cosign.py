@@ -12,6 +12,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from inspector.sync.client import device_token  # the token is sealed at rest (pii.seal_secret)
 from inspector import keys
 from inspector.demo import DEMO_PASSPHRASES, documents_for, visit
 from inspector.errors import AuthError, SyncError
@@ -47,13 +48,13 @@ def _hq_docs_verified(hq) -> list[dict]:
 
 def test_both_inspectors_sign_on_one_laptop_and_every_synced_document_verifies_against_hq(tmp_path, hq):
     store = _laptop(tmp_path / "laptop", hq)
-    token = store.scalar("SELECT token FROM sync_enrolment")
+    token = device_token(store)
     assert not keys.has_key(store.home, B2[0])
     code2 = service.make_enrol_code(hq.engine, hq.cfg, B2[0])["code"]
     r = certify_inspector(store, code2, B2[0], passphrase=DEMO_PASSPHRASES[1])
     assert r["key_created"] and r["inspector"]["name"] == B2[1]
     # the device keeps its enrolment; HQ records which device holds B2's key
-    assert store.scalar("SELECT token FROM sync_enrolment") == token
+    assert device_token(store) == token
     dev = store.scalar("SELECT device_id FROM sync_enrolment")
     with hq.engine.connect() as c:
         used = c.execute(sa.select(D.enrol_codes).where(D.enrol_codes.c.badge_no == B2[0],
@@ -143,7 +144,7 @@ def test_certify_refusals(tmp_path, lenient_hq):
 
     other_key = pki.public_pem(pki.new_key()).decode()
     r = httpx.post(hq.url + "/api/v1/certify", json={"code": code3, "badge_no": "B3", "public_key_pem": other_key},
-                   headers={"Authorization": "Bearer " + store.scalar("SELECT token FROM sync_enrolment")})
+                   headers={"Authorization": "Bearer " + device_token(store)})
     assert r.status_code == 401 and r.json()["code"] == "code_used"
     other = enrolled_laptop(tmp_path / "other", hq, badge="B4", name="赵六")
     with pytest.raises(AuthError, match="已使用过"):
@@ -189,7 +190,7 @@ def test_command_line_enrol_on_an_enrolled_laptop_certifies_the_co_inspector(tmp
     hq = start_hq(tmp_path / "hq")
     try:
         store = _laptop(tmp_path / "laptop", hq)
-        token = store.scalar("SELECT token FROM sync_enrolment")
+        token = device_token(store)
         store.close()
         code2 = service.make_enrol_code(hq.engine, hq.cfg, B2[0])["code"]
         monkeypatch.setenv("INSPECTOR_PASSPHRASE", DEMO_PASSPHRASES[1])
@@ -202,7 +203,7 @@ def test_command_line_enrol_on_an_enrolled_laptop_certifies_the_co_inspector(tmp
         text = capsys.readouterr().out
         assert f"签名密钥 {B2[0]}（{B2[1]}）：总部认证" in text
         with Store.open(tmp_path / "laptop") as s:
-            assert s.scalar("SELECT token FROM sync_enrolment") == token
+            assert device_token(s) == token
             assert sync(s).ok
         # a wrong code: refused in plain words, exit 2
         assert inspector(["--home", str(tmp_path / "laptop"), "enrol", "--code", "AAAA-BBBB-CCCC",

@@ -3,7 +3,6 @@ HQ process killed mid-sync. Afterwards HQ and the laptop agree exactly: nothing 
 duplicated. Fixed seeds; bounded loops."""
 from __future__ import annotations
 
-import os
 import random
 import signal
 import threading
@@ -19,7 +18,7 @@ from inspector.store import visits
 from inspector.sync import sync
 from inspector.util import dumps, new_id, now_iso
 from tests.hq_fixtures import *  # noqa: F401,F403
-from tests.hq_fixtures import (CutProxy, HQServer, serve_process, enrolled_laptop, free_port, hq_dump, hq_pulled_dump,
+from tests.hq_fixtures import (CutProxy, serve_process, enrolled_laptop, free_port, hq_dump, hq_pulled_dump,
                                laptop_dump, make_inspection, pulled_dump, start_hq)
 
 TRIALS = 110

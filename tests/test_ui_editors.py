@@ -80,10 +80,13 @@ def _answer_modal(qtbot, key, seen: dict) -> None:
 
 
 # -- multi-select ---------------------------------------------------------------------------
-def test_multi_select_is_a_tick_list(qtbot, visit):
+def test_multi_select_is_a_tick_list(qtbot, window, store):
+    from inspector import profiles
     from ui.items import MultiChoiceEditor
     from ui.qt import Qt
 
+    profiles.apply(store, "neimenggu")  # T-6-6 rests on 内人社办发〔2023〕119号 alone: inspected under 内蒙古
+    visit = window.open_visit(start_training_visit(store))
     visit.goto(_sec(visit, "T-6"), "T-6-6")
     ed = _row(visit, "T-6-6").editor
     assert isinstance(ed, MultiChoiceEditor) and len(ed.boxes) == 10
@@ -109,7 +112,7 @@ def test_date_typed_compact_or_iso_and_tab_leaves(qtbot, visit):
     qtbot.keyClick(ed.edit, Qt.Key.Key_Tab)
     assert _focused() is not ed.edit and not ed.isAncestorOf(_focused())   # Tab is not trapped
     assert ed.edit.text() == "2027-12-31"
-    ed.edit.setFocus()
+    visit.goto(_sec(visit, "T-1"), "T-1-6")  # Tab from the section's last item went on into the next section
     _clear(qtbot, ed.edit)
     qtbot.keyClicks(ed.edit, "2028-01-15")
     assert _stored(visit)["T-1-6"] == "2028-01-15"
@@ -253,6 +256,7 @@ def test_photo_by_keyboard_and_the_warning_clears(qtbot, visit, tmp_path, monkey
     from ui.qt import QFileDialog, Qt
 
     [photo] = write_photos(tmp_path / "p", 1)
+    # Qt's own file dialog stands in for the system one; typing into it was not reliable offscreen
     monkeypatch.setattr(QFileDialog, "getOpenFileNames", lambda *a, **k: ([str(photo)], ""))
     visit.goto(_sec(visit, "T-3"), "T-3-2")
     row = _row(visit, "T-3-2")

@@ -81,6 +81,11 @@ for page, text in (("start", "开始逐项检查 →"), ("docs", "完成检查�
     v.goto(page); settle()
     b = next(x for x in v.findChildren(QPushButton) if x.text() == text)
     out["buttons"][text] = seen(b)
+# the visit header: its buttons and figures stay in view however narrow the window (names elide)
+v.goto("start"); settle()
+for b in (v.close_btn, v.undo_btn, v.redo_btn, v.progress, v.badge):
+    out["buttons"]["header " + b.text().strip()[:6]] = seen(b)
+out["header_fits"] = v.title.parentWidget().minimumSizeHint().width() <= v.width()
 print(json.dumps(out, ensure_ascii=False))
 win.close_visit(remember=False)
 win.close()
@@ -100,7 +105,7 @@ def _run(tmp_path: Path, home: Path, width: int, height: int, scale: str, mode: 
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
-@pytest.mark.parametrize("width, height, scale", [(1366, 768, "1"), (1920, 1080, "1.5")])
+@pytest.mark.parametrize("width, height, scale", [(1366, 768, "1"), (1920, 1080, "1.5"), (1366, 768, "1.5")])
 def test_window_fits_the_screen_with_primary_buttons_in_view(tmp_path, width, height, scale) -> None:
     res = _run(tmp_path, tmp_path / "home", width, height, scale)
     ax, ay, aw, ah = res["avail"]
@@ -108,6 +113,7 @@ def test_window_fits_the_screen_with_primary_buttons_in_view(tmp_path, width, he
     assert (aw, ah) == (round(width / float(scale)), round(height / float(scale)))
     assert ax <= fx and ay <= fy and fx + fw <= ax + aw and fy + fh <= ay + ah, res
     assert all(res["buttons"].values()), res["buttons"]
+    assert res["header_fits"] and len(res["buttons"]) == 7, res
 
 
 def test_window_remembers_size_and_place(tmp_path) -> None:

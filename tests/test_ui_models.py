@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.ui_fixtures import seed_directory, start_training_visit
+from tests.ui_fixtures import start_training_visit
 
 
 @pytest.fixture(scope="module")

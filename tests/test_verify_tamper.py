@@ -76,7 +76,7 @@ def test_stripped_signature(demo_run):
 
 
 def test_unsigned_copy(demo_run, demo_store, tmp_path):
-    from inspector.documents import common
+    from inspector.render import common
 
     copy = common.build([common.P("现场检查笔录（复印件）")], common.Page("现场检查笔录"))
     r = verify.verify_bytes(copy, [demo_run["trust"]])

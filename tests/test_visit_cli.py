@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from inspector import demo, demo_photos, forms
-from inspector.documents.common import strokes_to_png
+from inspector.render.common import strokes_to_png
 from tests.visit_fixtures import passing_answers
 
 
@@ -81,7 +81,9 @@ def test_run_a_whole_training_visit_then_documents_verify(store, home, tmp_path)
     # the documents of the scripted visit: made, signed by both inspectors, exported, verified
     ca = home / "keys" / "local-ca" / "ca.cert.pem"
     for kind in ("record", "notice"):
-        p = _cli(home, "documents", "make", iid, "--kind", kind, "--json")
+        # no OS key store here: the device key (QR code) opens with a signing passphrase
+        p = _cli(home, "documents", "make", iid, "--kind", kind, "--json",
+                 env_extra={"INSPECTOR_PASSPHRASE": demo.DEMO_PASSPHRASES[0]})
         assert p.returncode == 0, p.stderr
         doc = json.loads(p.stdout)
         for i, r in enumerate(ins):
@@ -115,7 +117,7 @@ def test_commands_one_by_one_check_and_finish(store, home, tmp_path):
     p = _cli(home, "visit", "check", iid, "--json")
     assert p.returncode == 1
     keys = {x["key"] for x in json.loads(p.stdout)}
-    assert {"ids_shown", "rights", "photo:training@2026.1:T-3-1", "unanswered:training@2026.1:T-1-1",
+    assert {"ids_shown", "rights", "photo:training@2026.2:T-3-1", "unanswered:training@2026.2:T-1-1",
             "signature:inspector1", "result"} <= keys
     p = _cli(home, "visit", "finish", iid)
     assert p.returncode == 2 and "不能完成检查并锁定" in p.stderr and "未记录出示执法证件" in p.stderr
@@ -124,7 +126,7 @@ def test_commands_one_by_one_check_and_finish(store, home, tmp_path):
     photo.write_bytes(demo_photos.photo(640, 480, seed=5))
     assert _cli(home, "visit", "photo", iid, "T-3-1", str(photo)).returncode == 0
     p = _cli(home, "visit", "check", iid, "--json")
-    assert "photo:training@2026.1:T-3-1" not in {x["key"] for x in json.loads(p.stdout)}
+    assert "photo:training@2026.2:T-3-1" not in {x["key"] for x in json.loads(p.stdout)}
     # the rest is overridden with a reason each: recorded, then finished
     overrides = [a for x in json.loads(p.stdout) for a in ("--override", f"{x['key']}=测试：命令行逐项")]
     p = _cli(home, "visit", "finish", iid, *overrides)

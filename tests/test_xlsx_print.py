@@ -354,7 +354,7 @@ def test_merged_headers_and_footer_lines_as_in_the_seeds(exports):
 # -- import templates -------------------------------------------------------------------------------------------------
 def test_templates_have_the_importers_headers_lists_and_notes(exports):
     from inspector import import_templates as T
-    from inspector.directory import CREDIT_GRADES, INSPECTOR_COLUMNS, INSTITUTION_COLUMNS, KINDS
+    from inspector.directory_import import CREDIT_GRADES, INSPECTOR_COLUMNS, INSTITUTION_COLUMNS, KINDS
     from inspector.reports.credit import SELF_COLUMNS
     from inspector.sampling import ROSTER_COLUMNS
 
@@ -387,14 +387,14 @@ def test_templates_have_the_importers_headers_lists_and_notes(exports):
 def test_each_templates_example_row_goes_through_the_real_importer(exports, hq_world, tmp_path):
     """The templates as downloaded: institutions and inspectors into a laptop's SQLite directory and
     into HQ through the console's import form, the roster sampled, the 自评 imported at HQ."""
-    from inspector import directory
+    from inspector import directory_import
     from inspector.sampling import sample_file
     from inspector.store import Store
 
     with Store.open(tmp_path / "laptop") as store:
-        r = directory.import_institutions(store, exports["template_institutions"])
+        r = directory_import.import_institutions(store, exports["template_institutions"])
         assert (r.inserted, r.problems) == (1, [])
-        r = directory.import_inspectors(store, exports["template_inspectors"])
+        r = directory_import.import_inspectors(store, exports["template_inspectors"])
         assert (r.inserted, r.problems) == (1, [])
         inst = store.one("SELECT * FROM institutions WHERE name LIKE '%示例%'")
         assert inst["kind"] == "培训机构" and inst["credit_grade"] == "良好" and inst["headcount"] == 120

@@ -120,3 +120,31 @@ def window(qtbot, store):
 def visit(window, store):
     """The main window with a training visit open."""
     return window.open_visit(start_training_visit(store))
+
+
+def type_into_dialogs(qtbot: Any, answers: list[str | None], observe: Any = None) -> list[str]:
+    """Answer the next modal QInputDialogs by keyboard: each answer typed into the dialog's field
+    then Enter, None = Escape. Returns the dialogs' label texts as they were shown (or
+    ``observe()``'s value at that moment)."""
+    from PySide6.QtCore import Qt, QTimer
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QApplication, QInputDialog, QLineEdit
+
+    seen: list[str] = []
+
+    def poll() -> None:
+        w = QApplication.activeModalWidget()
+        field = w.findChild(QLineEdit) if isinstance(w, QInputDialog) else None
+        if field is not None and w.isVisible() and answers:
+            seen.append(observe() if observe else w.labelText())
+            a = answers.pop(0)
+            if a is None:
+                QTest.keyClick(w, Qt.Key.Key_Escape)
+            else:
+                QTest.keyClicks(field, a)
+                QTest.keyClick(field, Qt.Key.Key_Return)
+        if answers:
+            QTimer.singleShot(20, poll)
+
+    QTimer.singleShot(20, poll)
+    return seen

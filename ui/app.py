@@ -29,12 +29,9 @@ def parse(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
 def seed_demo_if_empty(store: Any) -> bool:
     from ui import core
 
-    try:
-        d = core.directory()
-        if d.list_institutions(store):
-            return False
-        from inspector.demo import seed_demo
-    except ImportError:
+    from inspector.demo import seed_demo
+
+    if core.directory().list_institutions(store):
         return False
     seed_demo(store)
     return True

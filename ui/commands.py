@@ -8,8 +8,10 @@ undoes the whole entry, not one digit.
 """
 from __future__ import annotations
 
+import logging
 from typing import Any, Callable
 
+from inspector.errors import InspectorError
 from inspector.store import visits
 from ui.qt import QUndoCommand
 
@@ -29,7 +31,9 @@ class CoreCommand(QUndoCommand):
         self.error = None
         try:
             fn()
-        except Exception as e:  # noqa: BLE001 - reported by the visit screen
+        except Exception as e:  # noqa: BLE001 - logged, and reported by the visit screen (the command is dropped)
+            logging.getLogger(__name__).warning("%s failed: %s", self.text(), e,
+                                                exc_info=not isinstance(e, InspectorError))  # a bug: its traceback
             self.error = e
             self.setObsolete(True)
 

@@ -1,42 +1,30 @@
 """The UI's view of the core: small wrappers that shape core results for screens.
 
-Only calls into ``inspector`` (never SQL). Parts of the core that are not installed yet
-(another helper still building them) raise ``Unavailable`` with a plain Chinese message,
-so a screen shows a clear 未就绪 state instead of crashing.
+Only calls into ``inspector`` (never SQL). Core modules other than the visit store are imported
+on first use (start-up time); they are part of the app and never missing.
 """
 from __future__ import annotations
 
 import datetime as _dt
-import importlib
+import logging
 from functools import lru_cache
 from typing import Any
 
-from inspector.errors import InspectorError
+from inspector.errors import FormError, InspectorError, NotFound
 from inspector.store import Store
 from inspector.store import visits
 
+logger = logging.getLogger(__name__)
+
 
 class Unavailable(InspectorError):
-    """A core feature this build does not have (yet)."""
-
-
-def _mod(name: str, what: str) -> Any:
-    try:
-        return importlib.import_module(name)
-    except ImportError as e:
-        raise Unavailable(f"{what}功能未安装（{name}）") from e
-
-
-def has(name: str) -> bool:
-    try:
-        importlib.import_module(name)
-        return True
-    except ImportError:
-        return False
+    """What a screen needs is not on this laptop yet (e.g. no checklist for the task: sync first)."""
 
 
 def directory() -> Any:
-    return _mod("inspector.store.directory", "名录库")
+    from inspector.store import directory
+
+    return directory
 
 
 # -- institutions and inspectors ----------------------------------------------------
@@ -62,8 +50,8 @@ def institution_name(store: Store, institution_id: str) -> str:
     if key not in _name_cache:
         try:
             _name_cache[key] = institution(store, institution_id)["name"]
-        except Exception:  # noqa: BLE001
-            _name_cache[key] = f"（未知机构 {institution_id[:8]}）"
+        except NotFound:  # not in the directory yet (a sync brings it): shown as unknown, not cached
+            return f"（未知机构 {institution_id[:8]}）"
     return _name_cache[key]
 
 
@@ -121,12 +109,7 @@ def task_checklist_ids(store: Store, task: dict[str, Any]) -> list[str]:
 
 def tasks(store: Store) -> list[dict[str, Any]]:
     d = directory()
-    if hasattr(d, "list_tasks"):
-        rows = d.list_tasks(store)
-    else:
-        rows = []
-        for dr in d.list_draws(store):
-            rows.extend(d.draw_tasks(store, dr["id"]))
+    rows = d.list_tasks(store)
     cl = offline_checklist_ids(store)
     people = {p["id"]: p["name"] for p in inspectors(store)} if rows else {}
     kinds = {i["id"]: i.get("kind") for i in d.list_institutions(store)} if rows else {}
@@ -201,14 +184,16 @@ def rectifications(store: Store) -> list[dict[str, Any]]:
 # -- checklists and rules -------------------------------------------------------------
 @lru_cache(maxsize=1)
 def _shipped() -> tuple[Any, ...]:
-    forms = _mod("inspector.forms", "检查表")
+    from inspector import forms
+
     return tuple(forms.load_all())
 
 
 def shipped_checklists() -> list[Any]:
     try:
         return list(_shipped())
-    except Exception:  # noqa: BLE001 - a broken forms dir shows as 'no checklists'
+    except FormError:  # logged; the laptop still works from the versions HQ sent (screens say 请先同步检查表)
+        logger.exception("the shipped checklists do not load")
         return []
 
 
@@ -230,77 +215,85 @@ def shipped_checklist_ids() -> list[str]:
 
 
 def ensure_version(store: Store, checklist: Any) -> str:
-    return _mod("inspector.store.checklists", "检查表").ensure_version(store, checklist)
+    from inspector.store import checklists
+
+    return checklists.ensure_version(store, checklist)
 
 
-_cl_cache: dict[str, Any] = {}
+def current_version(store: Store, checklist_id: str) -> str | None:
+    """The version a new visit uses: the newest stored (HQ's latest publication), not the bundled file."""
+    from inspector.store import checklists
+
+    return checklists.current_version_id(store, checklist_id)
+
+
+_cl_cache: dict[tuple[str, str], Any] = {}
 
 
 def load_version(store: Store, version_id: str) -> Any:
-    if version_id not in _cl_cache:
-        _cl_cache[version_id] = _mod("inspector.store.checklists", "检查表").load_version(store, version_id)
-    return _cl_cache[version_id]
+    """A stored checklist version as inspected under the laptop's jurisdiction profile (items the
+    profile has no provision for are 不适用 by its rule: ``visit_state.for_profile``)."""
+    from inspector import profiles, visit_state
+
+    key = (version_id, profiles.active(store).ref)
+    if key not in _cl_cache:
+        _cl_cache[key] = visit_state.load_checklist(store, version_id)
+    return _cl_cache[key]
 
 
 def evaluate_item(item: Any, value: Any) -> Any:
-    return _mod("inspector.rules", "规则").evaluate_item(item, value)
+    from inspector import rules
+
+    return rules.evaluate_item(item, value)
 
 
 def evaluate(checklist: Any, answers: dict[str, Any], photo_counts: dict[str, int] | None = None, *,
              institution_kind: str | None = None) -> Any:
-    return _mod("inspector.rules", "规则").evaluate(checklist, answers, photo_counts=photo_counts,
-                                                  institution_kind=institution_kind)
+    from inspector import rules
+
+    return rules.evaluate(checklist, answers, photo_counts=photo_counts, institution_kind=institution_kind)
 
 
 def catalogue_text(code: str) -> str:
+    """The catalogue's text of a 失信行为 code; '' for a code the catalogue does not have (an older
+    checklist may name one): the code itself is still shown."""
+    from inspector import catalogue
+    from inspector.errors import ValidationError
+
     try:
-        return _mod("inspector.catalogue", "失信目录").entry(code).text
-    except Exception:  # noqa: BLE001
+        return catalogue.entry(code).text
+    except ValidationError:
         return ""
 
 
 # -- enrolment ------------------------------------------------------------------------
-def enrolled(store: Store) -> bool | None:
-    """Whether this laptop is enrolled with HQ; None when this build has no sync component."""
-    if not has("inspector.sync.client"):
-        return None
+def enrolled(store: Store) -> bool:
+    """Whether this laptop is enrolled with HQ."""
     from inspector.sync import client
 
-    try:
-        return client.enrolment(store) is not None  # one row: cheap at start-up
-    except Exception:  # noqa: BLE001 - a store without sync tables counts as not enrolled
-        return False
+    return client.enrolment(store) is not None  # one row: cheap at start-up
 
 
-# -- photos -----------------------------------------------------------------------
+# -- core modules the screens use ----------------------------------------------------
 def photos_mod() -> Any:
-    return _mod("inspector.store.photos", "照片")
+    from inspector.store import photos
+
+    return photos
 
 
 def evidence_mod() -> Any:
-    return _mod("inspector.evidence", "照片导入")
+    from inspector import evidence
+
+    return evidence
 
 
 def documents_mod() -> Any:
-    return _mod("inspector.store.documents", "文书")
+    from inspector.store import documents
+
+    return documents
 
 
-# -- sampling ------------------------------------------------------------------------
 def sampling() -> Any:
-    return _mod("inspector.sampling", "抽样")
+    from inspector import sampling
 
-
-def _bundle_hints() -> None:  # pragma: no cover - never called
-    """Lets PyInstaller's import scan see the modules this file loads by name."""
-    import inspector.catalogue  # noqa: F401
-    import inspector.evidence  # noqa: F401
-    import inspector.forms  # noqa: F401
-    import inspector.grading  # noqa: F401
-    import inspector.rules  # noqa: F401
-    import inspector.sampling  # noqa: F401
-    import inspector.store.checklists  # noqa: F401
-    import inspector.store.directory  # noqa: F401
-    import inspector.store.documents  # noqa: F401
-    import inspector.store.photos  # noqa: F401
-    import inspector.sync.client  # noqa: F401
-    import inspector.visit_state  # noqa: F401
+    return sampling

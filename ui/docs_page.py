@@ -97,8 +97,12 @@ class DocsPage(QWidget):
         for w in (self.kind, self.make_btn, self.sign_btn, self.print_btn, self.save_btn):
             bar.addWidget(w)
         bar.addStretch(1)
-        bar.addWidget(self.finish_btn)
         lay.addLayout(bar)
+        # on a line of its own, right: the page fits 1366×768 at 150 % and the finish stays in view
+        fin = QHBoxLayout()
+        fin.addStretch(1)
+        fin.addWidget(self.finish_btn)
+        lay.addLayout(fin)
         self.state = QLabel("步骤：在“签名”页生成笔录预览，交被检查单位现场负责人逐页阅读 → 负责人签名（或拒签，"
                             "写明原因并由见证人签名）→ 检查人员签名 → 完成检查并锁定 → 检查人员逐一数字签名 → 打印送达。"
                             "签名后笔录如有修改，签名作废，须重新阅读并签名。", self)
@@ -130,8 +134,12 @@ class DocsPage(QWidget):
         # PAdES signatures go on the final text: only once the inspection is finished (locked)
         self.sign_btn.setEnabled(has and self.locked)
         self.sign_btn.setToolTip("完成检查并锁定后，两名检查人员依次用本人签名口令数字签名")
-        self.make_btn.setEnabled(not self.locked or True)
+        self.make_btn.setEnabled(True)  # a finished visit's documents are still made (notice, receipt)
         self.finish_btn.setEnabled(not self.locked)
+
+    def focus_first(self) -> None:
+        """The keyboard starts on 完成检查并锁定 while the visit is open, else on 生成预览."""
+        (self.finish_btn if self.finish_btn.isEnabled() else self.make_btn).setFocus(Qt.FocusReason.OtherFocusReason)
 
     def shown(self) -> None:
         self.view  # noqa: B018 - create the viewer on first visit of the page
@@ -141,23 +149,25 @@ class DocsPage(QWidget):
         from inspector.store import documents as docs
 
         kind = self.kind.currentData()
-        try:
-            existing = docs.list_documents(self.visit.store, self.visit.inspection_id, kind)
-        except Exception:  # noqa: BLE001
-            existing = []
+        existing = docs.list_documents(self.visit.store, self.visit.inspection_id, kind)
         if existing:
             self.show_document(existing[-1])
 
-    def make(self) -> None:
+    def make(self, _retry: bool = False) -> None:
         """Number and render the chosen document (a draft can be re-made until it is signed)."""
+        from inspector import pii
         from inspector.store import documents as docs
+        from ui.qt import ask_unlock
 
         kind = self.kind.currentData()
         v = self.visit
         existing = docs.list_documents(v.store, v.inspection_id, kind)
         try:
-            if v.insp.locked and existing:
-                doc = existing[-1]
+            if v.insp.locked and existing and (existing[-1]["status"] == "signed" or kind != "record"):
+                doc = existing[-1]  # digitally signed: never rendered again
+            elif v.insp.locked and kind == "record" and existing:
+                # the finished record: the same number, rendered with the end time and signature dates
+                doc = docs.make_document(v.store, v.inspection_id, kind, actor=v.actor)
             elif kind == "record":
                 from inspector import visit_order
 
@@ -166,6 +176,15 @@ class DocsPage(QWidget):
                 doc, _reading = visit_order.make_preview(v.store, v.inspection_id, actor=v.actor)
             else:
                 doc = docs.make_document(v.store, v.inspection_id, kind, actor=v.actor)
+        except pii.Locked:
+            # a new process on a laptop without an OS key store: the device key (QR signature) is sealed
+            if not _retry and ask_unlock(self, v.store.home, "文书上的核验码须用本机密钥签名",
+                                         lambda m: self.state.setText(f"<span style='color:{RED}'>{m}</span>")):
+                self.make(_retry=True)
+            else:
+                self.state.setText(f"<span style='color:{RED}'>本机密钥未解锁，文书未生成。</span>")
+                v.refuse("本机密钥未解锁，文书未生成")
+            return
         except InspectorError as e:
             self.state.setText(f"<span style='color:{RED}'>{e}</span>")
             v.refuse(str(e))
@@ -241,5 +260,8 @@ class DocsPage(QWidget):
         self.visit.request_finish()  # the finish check first (problem list), then the Yes/No
 
     def set_locked(self, locked: bool) -> None:
-        self.locked = locked
+        was, self.locked = self.locked, locked
         self._update_buttons()
+        if locked and not was and self.isVisible():
+            self.make()  # just finished here: the finished 笔录 (end time, signature dates) replaces the preview
+            self.focus_first()

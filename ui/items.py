@@ -42,11 +42,9 @@ class Checked:
 
 
 def check(item: Any, raw: Any) -> Checked:
-    """``inspector.visit_state.check_answer`` when the core has it, else the editor's own rules."""
-    try:
-        from inspector.visit_state import check_answer
-    except ImportError:
-        return _fallback_check(item, raw)
+    """The core's ``inspector.visit_state.check_answer``, shaped for the editors."""
+    from inspector.visit_state import check_answer
+
     r = check_answer(item, raw)
     return Checked(r.value, r.problem, r.confirm)
 
@@ -91,15 +89,6 @@ def parse_date(text: str) -> Checked:
                 return Checked(None, f"没有这一天：“{t}”")
     return Checked(None, f"日期格式应为 2027-12-31 或 20271231：“{t}”")
 
-
-def _fallback_check(item: Any, raw: Any) -> Checked:
-    t = getattr(item, "type", "")
-    label = (getattr(item, "params", None) or {}).get("label") or ""
-    if isinstance(raw, str) and t in ("number", "count"):
-        return parse_number(raw, t == "count", label)
-    if isinstance(raw, str) and t == "date":
-        return parse_date(raw)
-    return Checked(raw)
 
 VERDICTS = (("pass", "符合"), ("fail", "不符合"), ("na", "不适用"))
 VERDICT_TEXT = dict(VERDICTS)
@@ -204,7 +193,7 @@ class NumberEditor(Editor):
         self.edit.setAlignment(Qt.AlignmentFlag.AlignRight)
         self.edit.setPlaceholderText("人数" if integer else "数值")
         self.edit.textEdited.connect(self._typed)
-        self.edit.editingFinished.connect(lambda: self.edit.hasFocus() and self._finished())  # Return
+        self.edit.editingFinished.connect(lambda: self._finished() if self.edit.hasFocus() else None)  # Return
         # Qt 6 emits editingFinished on focus-out only when the text changed since the last
         # time: a value refused with 否 and left unchanged must still be asked about
         self.edit.installEventFilter(self)
@@ -436,12 +425,44 @@ class MultiChoiceEditor(Editor):
                 b.setChecked(b.text() in chosen)
 
 
+class DigitCombo(QComboBox):
+    """A drop-down where the digit keys pick: 1 = the first choice, 2 = the second … (Chinese
+    choices cannot be reached by typing their first letter); Y/N pick 是/否 where offered.
+    ``first`` is the index of choice 1 (1 when the list starts with the empty "—")."""
+
+    def __init__(self, parent: QWidget | None = None, first: int = 0):
+        super().__init__(parent)
+        self.first = first
+
+    def pick_key(self, e: Any) -> int | None:
+        t = e.text()
+        if e.modifiers() & ~Qt.KeyboardModifier.KeypadModifier or not t:
+            return None
+        if t.isdigit() and t != "0":
+            i = self.first + int(t) - 1
+            return i if i < self.count() else None
+        if t.lower() in ("y", "n"):
+            i = self.findText("是" if t.lower() == "y" else "否")
+            return i if i >= 0 else None
+        return None
+
+    def keyPressEvent(self, e: Any) -> None:
+        i = self.pick_key(e)
+        if i is None:
+            super().keyPressEvent(e)
+            return
+        if i != self.currentIndex():
+            self.setCurrentIndex(i)
+        self.activated.emit(i)  # what a pick from the list emits: the editor saves it
+
+
 class ChoiceEditor(Editor):
     def __init__(self, choices: tuple[str, ...], parent: QWidget | None = None):
         super().__init__(parent)
         lay = QHBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
-        self.box = QComboBox(self)
+        self.box = DigitCombo(self, first=1)
+        self.box.setToolTip("数字键选择：" + "　".join(f"{k} {c}" for k, c in enumerate(choices, 1)))
         self.box.addItem("—", None)
         for c in choices:
             self.box.addItem(c, c)
@@ -514,8 +535,9 @@ class TableAnswerModel(QAbstractTableModel):
             if col.type == "bool":
                 return "是" if v else ("否" if v is not None else "")
             return "" if v is None else str(v)
-        if role == Qt.ItemDataRole.ToolTipRole and col.choices:
-            return "可选：" + " / ".join(col.choices)
+        if role == Qt.ItemDataRole.ToolTipRole and (col.choices or col.type == "bool"):
+            ch = col.choices if col.choices else ("是", "否")
+            return "数字键选择：" + "　".join(f"{k} {c}" for k, c in enumerate(ch, 1))
         return None
 
     def flags(self, index: Index) -> Qt.ItemFlag:
@@ -580,8 +602,9 @@ class ChoiceDelegate(QStyledItemDelegate):
         ch = self._choices(index.column())
         if ch is None:
             return super().createEditor(parent, option, index)
-        box = QComboBox(parent)
+        box = DigitCombo(parent)
         box.addItems(list(ch))
+        box.setToolTip("数字键选择：" + "　".join(f"{k} {c}" for k, c in enumerate(ch, 1)))
         return box
 
     def setEditorData(self, editor: QWidget, index: Index) -> None:
@@ -687,7 +710,14 @@ class TableEditor(Editor):
         self.add_btn.clicked.connect(self._add)
         self.del_btn = QToolButton(self)
         self.del_btn.setText("－ 删除所选行")
+        self.del_btn.setToolTip("Ctrl+Delete")
+        self.del_btn.setFocusPolicy(Qt.FocusPolicy.ClickFocus)  # Tab: ＋添加一行, then the next item
         self.del_btn.clicked.connect(self._remove)
+        from ui.qt import QKeySequence, QShortcut
+
+        rm = QShortcut(QKeySequence("Ctrl+Delete"), self.view)
+        rm.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        rm.activated.connect(self._remove)
         bar.addWidget(self.add_btn)
         bar.addWidget(self.del_btn)
         self.problem = Refusal(self)
@@ -790,7 +820,7 @@ class ItemRow(QFrame):
             cam = QLabel("需拍照", self)
             cam.setStyleSheet("color:#b26a00; border:1px solid #e7c48a; border-radius:3px; padding:0 4px;")
             cam.setToolTip("不符合时须附照片证据")
-            top.addWidget(cam)
+            top.addWidget(cam, 0, Qt.AlignmentFlag.AlignTop)  # a small tag, not as tall as a wrapped text
         outer.addLayout(top)
         mid = QHBoxLayout()
         mid.addSpacing(54)
@@ -799,6 +829,8 @@ class ItemRow(QFrame):
         self.na_btn: CheckEditor | None = None
         if item.type != "check":
             self.na_btn = CheckEditor(self, with_check=False)
+            # not a Tab stop of its own (Tab goes field to field); Alt+3 marks the item 不适用
+            self.na_btn.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             mid.addWidget(self.na_btn)
             self.na_btn.edited.connect(self._na)
         if item.type != "table":
@@ -884,7 +916,8 @@ class ItemRow(QFrame):
         """Live verdict: colour, reason, basis (per keystroke, so it stays cheap)."""
         try:
             res = core.evaluate_item(self.item, v)
-        except Exception as e:  # noqa: BLE001 - a rule bug must not stop data entry
+        except Exception as e:  # noqa: BLE001 - a rule bug must not stop data entry: logged, shown on the row
+            logger.exception("evaluating item %s failed", getattr(self.item, "id", "?"))
             self.status = "unanswered"
             self.feedback.setText(f"⚠ 无法判定：{e}")
             self.feedback.show()
@@ -921,8 +954,8 @@ class ItemRow(QFrame):
         strip = getattr(self, "photo_strip", None)
         if strip is not None and hasattr(strip, "set_wanted"):
             strip.set_wanted(wants_photo)
-        if hasattr(self.editor, "edit") and not (isinstance(getattr(self.editor, "problem", None), Refusal)
-                                                 and self.editor.problem.isVisible()):
+        problem = getattr(self.editor, "problem", None)
+        if hasattr(self.editor, "edit") and not (isinstance(problem, Refusal) and problem.isVisible()):
             set_state(self.editor.edit, "fail" if res.status == "fail" else "")
 
     def focusInEvent(self, e: Any) -> None:

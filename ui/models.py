@@ -7,6 +7,7 @@ store with 10,000 inspections opens as fast as one with ten.
 from __future__ import annotations
 
 import datetime as _dt
+import logging
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
@@ -47,7 +48,8 @@ class RowsModel(QAbstractTableModel):
     def _page(self, offset: int) -> list[dict[str, Any]]:
         try:
             rows = self._fetch(offset, self.page)
-        except Exception as e:  # noqa: BLE001 - shown as a row, the window stays up
+        except Exception as e:  # noqa: BLE001 - logged and shown as a row, the window stays up
+            logging.getLogger(__name__).exception("list page at %s cannot be read", offset)
             self.error = f"无法读取：{e}"
             self._exhausted = True
             return []

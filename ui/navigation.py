@@ -88,7 +88,7 @@ class VisitNavigator(QObject):
     def section_keys(self) -> list[str]:
         return list(self.visit.sections)
 
-    def _decorate(self, page: QWidget | None) -> None:
+    def _decorate(self, page: Any) -> None:  # a section page (QScrollArea with .rows/.section/.cv_id) or another
         """Add 下一节 → to a checklist section page (built lazily by the visit) and let Tab enter it
         straight at the first item."""
         if page is None or not hasattr(page, "rows") or not hasattr(page, "section") \
@@ -141,21 +141,18 @@ class VisitNavigator(QObject):
         by the core (a skipped item is 不适用, not unanswered)."""
         v = self.visit
         out: list[tuple[str, str, str, int]] = []
-        try:
-            from inspector.visit_state import item_states
-        except ImportError:  # pragma: no cover - the core model is part of the app
-            item_states = None
+        from inspector.visit_state import item_states
+
         by_cv: dict[str, dict[str, str]] = {}
         for cv, cl in v.checklists.items():
             photos = {iid: int(getattr(r, "photo_count", 0)) for (c, iid), r in v.rows.items() if c == cv}
-            if item_states is not None:
-                try:
-                    states = item_states(cl, v.answers.get(cv, {}), photos, checklist_version_id=cv,
-                                         institution_kind=v.inst.get("kind"))
-                    by_cv[cv] = {s.item.id: s.status for s in states}
-                    continue
-                except Exception as e:  # noqa: BLE001 - navigation must not take the visit down
-                    logger.warning("item_states failed: %s", e)
+            try:
+                states = item_states(cl, v.answers.get(cv, {}), photos, checklist_version_id=cv,
+                                     institution_kind=v.inst.get("kind"))
+                by_cv[cv] = {s.item.id: s.status for s in states}
+                continue
+            except Exception:  # noqa: BLE001 - navigation must not take the visit down: the rows' own statuses
+                logger.exception("item_states failed; navigation uses the rows' statuses")
             by_cv[cv] = {it.id: v._status(cv, it) if v.answer(cv, it.id) is not None else "unanswered"
                          for sec in cl.sections for it in sec.items}
         for key, (cv, _cl, sec, _n) in v.sections.items():

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 from inspector import blobs
-from inspector.errors import InspectorError
 from ui import commands, core
 from ui.operations import Operation
 from ui.qt import (
@@ -56,10 +55,7 @@ class PrintCopies(QObject):
         if self.op is not None:
             self._again = True
             return
-        try:
-            docs = core.documents_mod()
-        except core.Unavailable:
-            return
+        docs = core.documents_mod()
         path, iid = self.path, self.inspection_id
 
         def work(_progress: Any) -> int:
@@ -145,7 +141,7 @@ class PhotoStrip(QWidget):
         self._place_in_tab_chain(row)
         self.reload()
         if hasattr(row, "evaluate"):
-            row.evaluate(row.value())
+            row.evaluate(row.value())  # type: ignore[attr-defined]  # an item row (ui/items.py)
 
     # -- data ------------------------------------------------------------------------
     def photos(self) -> list[dict[str, Any]]:

@@ -143,3 +143,23 @@ def set_state(w: QWidget, state: str) -> None:
     if prop(w, "state", "") != state:
         set_prop(w, "state", state)
         repolish(w)
+
+
+def ask_unlock(parent: QWidget, home: Any, why: str, on_error: Any = None) -> bool:
+    """Ask an inspector's passphrase until the laptop's sealed keys open (pii.unlock) or the
+    inspector gives up. ``why`` says what needs them; a wrong passphrase is reported through
+    ``on_error`` (a callable taking the Chinese message) and asked again."""
+    from PySide6.QtWidgets import QInputDialog
+
+    from inspector import pii
+
+    while True:
+        pw, ok = QInputDialog.getText(parent, "解锁本机密钥", f"{why}，请输入签名口令：",
+                                      QLineEdit.EchoMode.Password)
+        if not ok or not pw:
+            return False
+        try:
+            return pii.unlock(home, pw)
+        except pii.PiiError as e:
+            if on_error is not None:
+                on_error(str(e))

@@ -41,6 +41,7 @@ class RecordReader(QDialog):
         self.next_btn = QPushButton("下一页 →", self)
         self.done_btn = QPushButton("阅读完毕", self)
         self.done_btn.setObjectName("primary")
+        self.page = 0
         self.prev_btn.clicked.connect(lambda: self.show_page(self.page - 1))
         self.next_btn.clicked.connect(lambda: self.show_page(self.page + 1))
         self.done_btn.clicked.connect(self.accept)
@@ -53,7 +54,6 @@ class RecordReader(QDialog):
         lay.addLayout(bar)
         for btn in (self.prev_btn, self.next_btn):
             btn.setAutoDefault(False)  # Enter never turns a page by accident
-        self.page = 0
         self.show_page(1)
         self.next_btn.setFocus()
 

@@ -10,7 +10,7 @@ from ui.models import (
     Col, InspectionsModel, ListModel, RectificationsModel, RowsModel, TasksModel, fmt_list, fmt_time,
 )
 from ui.qt import (
-    QAbstractItemView, QFormLayout, QFrame, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton,
+    QAbstractItemView, QFrame, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton,
     QSplitter, QTableView, Qt, QVBoxLayout, QWidget, Signal, GREEN, GREY, RED, AMBER,
 )
 
@@ -81,7 +81,14 @@ def start_visit(store: Store, institution_id: str, *, task: dict[str, Any] | Non
         kind = core.institution(store, institution_id).get("kind")
         wanted = [core.checklist_for_kind(kind)]
         people = [me] if me else []
-    cvs = [core.ensure_version(store, shipped[c]) for c in wanted if c in shipped]
+    cvs = []
+    for c in wanted:
+        if c in shipped:
+            core.ensure_version(store, shipped[c])  # the bundled text is kept too (first start, offline)
+        # the newest version in the store: one received from HQ supersedes the bundled file
+        cv = core.current_version(store, c)
+        if cv:
+            cvs.append(cv)
     if not cvs:
         raise core.Unavailable("没有可用的检查表（" + "、".join(wanted or ["未指定"]) + "），请先同步检查表")
     iid = visits.start_inspection(store, institution_id, inspector_ids=people,

@@ -72,14 +72,22 @@ def main(argv: list[str]) -> int:
             else:
                 scr.table.selectRow(0)
         shot(f"{['tasks', 'institutions', 'inspections', 'rectifications', 'sync', 'settings'].index(key) + 1:02d}_{key}")
-    insp = win.screens["inspections"].model
-    drafts = [insp.row(i)["id"] for i in range(insp.rowCount()) if insp.row(i)["status"] == "draft"]
     from inspector.store import visits as _visits
 
-    # the training visit (the row order depends on the window's size: 150 % shows fewer rows)
+    # every draft in the store (the list loads rows as they scroll into view: 150 % shows fewer)
+    drafts = [i.id for i in _visits.list_inspections(store, status="draft")]
+
+    # the training visit
     draft = next((d for d in drafts if any(c.startswith("training")
-                                           for c in _visits.get_inspection(store, d).checklist_version_ids)),
-                 drafts[0] if drafts else None)
+                                           for c in _visits.get_inspection(store, d).checklist_version_ids)), None)
+    if draft is None:  # the demo left no training draft: start one, as an inspector would
+        from ui.screens import start_visit
+
+        inst = next(i for i in directory.list_institutions(store) if i["kind"] == "培训机构")
+        draft = start_visit(store, inst["id"])
+        _visits.update_inspection(store, draft, inspector_ids=[p["id"] for p in people[:2]],
+                                  recorder_id=people[0]["id"],
+                                  person_in_charge={"name": "王建华", "position": "校长", "phone": "13800000000"})
     if draft:
         v = win.open_visit(draft)
         shot("10_visit_start")
@@ -107,6 +115,19 @@ def main(argv: list[str]) -> int:
         v.goto("sign")
         import math
 
+        # the person in charge reads the 笔录 page by page before anyone signs
+        sp = v.sign_page
+        sp.read_record()
+        if sp.reader is not None:
+            r = sp.reader
+            r.resize(820, min(760, win.height() - 40))
+            for page in range(1, r.pages + 1):
+                r.show_page(page)
+            r.show_page(2 if r.pages > 1 else 1)
+            shot("14_visit_reader", r)
+            r.show_page(r.pages)
+            r.accept()
+            settle()
         for seed, box in enumerate(v.sign_page.boxes.values()):
             box.pad.set_strokes([[(40 + 60 * c + 12 * math.sin(i / 2 + seed + c), 30 + 4 * i, 0.6)
                                   for i in range(18)] for c in range(3)])

@@ -19,7 +19,7 @@ import time
 import traceback
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, cast
 
 # A 64x48 green HEIC (447 bytes, made with pillow-heif): phones deliver photos in this format.
 _HEIC = (
@@ -205,7 +205,7 @@ def step_photos(ctx: Context) -> str:
         raise AssertionError("没有 HEIC 解码器（pi-heif），手机照片无法导入")
     img = Image.open(io.BytesIO(base64.b64decode(_HEIC)))
     img.load()
-    r, g, b = img.convert("RGB").getpixel((32, 24))
+    r, g, b = cast(tuple[int, int, int], img.convert("RGB").getpixel((32, 24)))  # an RGB image: one int per band
     if img.size != (64, 48) or not (g > 100 and r < 100):
         raise AssertionError(f"HEIC 解码结果不对：{img.size} {(r, g, b)}")
     return "支持格式：" + evidence.supported_names()
@@ -250,7 +250,7 @@ def step_qt(ctx: Context) -> str:
     if fid < 0:
         raise AssertionError(f"Qt 无法加载字体 {fonts[0] if fonts else '（无）'}")
     family = QFontDatabase.applicationFontFamilies(fid)[0]
-    formats = {bytes(f).decode() for f in QImageReader.supportedImageFormats()}
+    formats = {bytes(f.data()).decode() for f in QImageReader.supportedImageFormats()}
     need = {"jpeg", "png", "gif", "svg", "ico"}
     if not need <= formats:
         raise AssertionError(f"缺少图片格式插件：{sorted(need - formats)}")
@@ -259,7 +259,8 @@ def step_qt(ctx: Context) -> str:
 
     buf = io.BytesIO()
     Image.new("RGB", (64, 48), (200, 30, 30)).save(buf, "JPEG", quality=90)
-    img = QImage.fromData(QByteArray(buf.getvalue()), "JPEG")
+    # PySide6 takes the format as str at run time (bytes is refused) though its stubs say bytes
+    img = QImage.fromData(QByteArray(buf.getvalue()), "JPEG")  # type: ignore[arg-type]
     if img.isNull() or img.width() != 64 or QColor(img.pixel(10, 10)).red() < 150:
         raise AssertionError("Qt 无法解码 JPEG 照片")
     # Painting with the CJK font offscreen (what every screen does).
@@ -276,7 +277,7 @@ def step_qt(ctx: Context) -> str:
         raise AssertionError("中文字体绘制结果为空白")
     out = QBuffer()
     out.open(QIODevice.OpenModeFlag.WriteOnly)
-    canvas.save(out, "PNG")
+    canvas.save(out, "PNG")  # type: ignore[call-overload]  # str at run time, as above
     return f"平台 {app.platformName()}，字体 {family}，图片格式 {len(formats)} 种"
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ui.qt import (
-    QBuffer, QByteArray, QColor, QEvent, QHBoxLayout, QImage, QIODevice, QLabel, QPainter, QPainterPath, QPen,
+    QBuffer, QByteArray, QColor, QEvent, QHBoxLayout, QImage, QIODevice, QLabel, QPainter, QPen,
     QPointF, QPushButton, Qt, QVBoxLayout, QWidget, Signal,
 )
 

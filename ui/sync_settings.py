@@ -2,6 +2,7 @@
 co-inspector's certificate (设置) and the pulled records kept aside (同步), in plain words."""
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from inspector.errors import InspectorError
@@ -10,7 +11,7 @@ from ui import core
 from ui.operations import Operation
 from ui.qt import (
     QComboBox, QFormLayout, QFrame, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListWidget,
-    QListWidgetItem, QProgressBar, QPushButton, QScrollArea, Qt, QVBoxLayout, QWidget, Signal, AMBER, GREEN, GREY,
+    QListWidgetItem, QProgressBar, QPushButton, QScrollArea, QVBoxLayout, QWidget, Signal, AMBER, GREEN, GREY,
     RED,
 )
 from ui.screens import Screen
@@ -74,10 +75,6 @@ class SyncScreen(Screen):
         self.op: Operation | None = None
 
     def refresh(self) -> None:
-        if not core.has("inspector.sync.client"):
-            self.state.setText(f"<span style='color:{GREY}'>未配置（本版本未包含同步组件）</span>")
-            self.sync_btn.setEnabled(False)
-            return
         from inspector import sync
 
         try:
@@ -170,28 +167,14 @@ class SyncScreen(Screen):
         if getattr(report, "error", None):
             self.error.setText(report.error)
         self.refresh()
-        if getattr(report, "pii_locked", 0) and self.unlock_pii():
+        if (getattr(report, "pii_locked", 0) or getattr(report, "key_locked", False)) and self.unlock_pii():
             self.start_sync()  # the held records go now; the rest went already
-
-    def ask_pii_passphrase(self) -> str | None:
-        from PySide6.QtWidgets import QInputDialog
-
-        pw, ok = QInputDialog.getText(self, "同步", "学员个人信息已加密，请输入签名口令后再同步：",
-                                      QLineEdit.EchoMode.Password)
-        return pw if ok and pw else None
 
     def unlock_pii(self) -> bool:
         """Ask for a passphrase until the personal-data key opens or the inspector gives up."""
-        from inspector import pii
+        from ui.qt import ask_unlock
 
-        while True:
-            pw = self.ask_pii_passphrase()
-            if pw is None:
-                return False
-            try:
-                return pii.unlock(self.store.home, pw)
-            except pii.PiiError as e:
-                self.error.setText(str(e))
+        return ask_unlock(self, self.store.home, "学员个人信息和本机密钥已加密，同步前须解锁", self.error.setText)
 
     def _failed(self, e: Any) -> None:
         self.op = None
@@ -419,15 +402,11 @@ class SettingsScreen(Screen):
         try:
             for p in core.inspectors(self.store):
                 self.me.addItem(f"{p['name']}（{p['badge_no']}）", p["id"])
-        except InspectorError:
-            pass
+        except InspectorError:  # logged; the list stays at 未选择 and enrolment still works
+            logging.getLogger(__name__).exception("inspectors cannot be listed")
         self.me.setCurrentIndex(max(0, self.me.findData(self.store.get_meta("ui.me"))))
         self.url.setText(self.store.get_meta(HQ_URL_KEY) or "")
         self._show_me()
-        if not core.has("inspector.sync.client"):
-            self.enrol_btn.setEnabled(False)
-            self.enrol_state.setText("未配置：本版本未包含同步组件。")
-            return
         from inspector import sync
 
         e = sync.status(self.store)

@@ -9,6 +9,7 @@ the store (pages, the finish check, documents) calls ``sync()`` first: read-your
 """
 from __future__ import annotations
 
+import logging
 import sqlite3
 from typing import Any
 
@@ -19,8 +20,8 @@ from inspector.store.writer import StoreWriter
 from ui import commands, core
 from ui.items import ItemRow
 from ui.qt import (
-    QAction, QDialog, QFrame, QHBoxLayout, QKeySequence, QLabel, QListWidget, QListWidgetItem,
-    QMessageBox, QPushButton, QScrollArea, QShortcut, QSplitter, QStackedWidget, Qt, QTimer, QUndoStack,
+    QDialog, QFrame, QHBoxLayout, QKeySequence, QLabel, QListWidget, QListWidgetItem,
+    QMessageBox, QPushButton, QScrollArea, QShortcut, QSizePolicy, QSplitter, QStackedWidget, Qt, QTimer, QUndoStack,
     QVBoxLayout, QWidget, Signal, QColor, QBrush, RED, GREEN, GREY,
 )
 from PySide6.QtWidgets import QInputDialog
@@ -112,6 +113,32 @@ class FinishDialog(QDialog):
 
 
 
+class ElidedLabel(QLabel):
+    """One line of plain text that shrinks with its window, ending in … (the full text as tooltip)."""
+
+    def __init__(self, text: str, parent: QWidget | None = None):
+        super().__init__(text, parent)
+        self.setToolTip(text)
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self.setMinimumWidth(40)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+
+    def minimumSizeHint(self) -> Any:
+        h = super().minimumSizeHint()
+        h.setWidth(40)
+        return h
+
+    def paintEvent(self, e: Any) -> None:
+        from ui.qt import QPainter
+
+        p = QPainter(self)
+        r = self.contentsRect()
+        p.setPen(self.palette().color(self.foregroundRole()))
+        p.drawText(r, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
+                   self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight, r.width()))
+        p.end()
+
+
 class SectionPage(QScrollArea):
     """A checklist section: its items one under the other; Tab walks them in order."""
 
@@ -120,7 +147,8 @@ class SectionPage(QScrollArea):
         self.cv_id, self.checklist, self.section = cv_id, checklist, section
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # a wide item (a tick list, a table) scrolls sideways rather than being cut off at 150 %
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         body = QWidget(self)
         lay = QVBoxLayout(body)
         lay.setContentsMargins(12, 8, 12, 12)
@@ -128,8 +156,9 @@ class SectionPage(QScrollArea):
         head = QLabel(f"{checklist.title} · {section.title}", body)
         head.setObjectName("title")
         lay.addWidget(head)
-        keys = QLabel("键盘：Tab 下一项　1 / 2 / 3 或 Alt+1 / 2 / 3 = 符合 / 不符合 / 不适用　Ctrl+Z 撤销　Ctrl+Y 重做"
-                      "　每次修改立即保存", body)
+        keys = QLabel("键盘：Tab 下一项　1 / 2 / 3 或 Alt+1 / 2 / 3 = 符合 / 不符合 / 不适用　选项按数字键　"
+                      "Ctrl+PgDn 下一步　Ctrl+Z 撤销　Ctrl+Y 重做　每次修改立即保存", body)
+        keys.setWordWrap(True)
         keys.setObjectName("subtitle")
         lay.addWidget(keys)
         self.rows: dict[str, ItemRow] = {}
@@ -194,14 +223,18 @@ class VisitWidget(QWidget):
         hl.setContentsMargins(12, 6, 12, 6)
         inst = core.institution(self.store, self.insp.institution_id)
         self.inst = inst
-        self.title = QLabel(f"{inst['name']}", header)
+        # name over code/county, both elided when the window is narrow (1366×768 at 150 %): the
+        # buttons on the right always keep their room
+        names = QVBoxLayout()
+        names.setSpacing(0)
+        self.title = ElidedLabel(f"{inst['name']}", header)
         self.title.setObjectName("title")
-        hl.addWidget(self.title)
-        self.sub = QLabel(f"{inst.get('credit_code', '')}　{inst.get('county', '')}　第 {self.insp.revision} 版",
-                          header)
+        names.addWidget(self.title)
+        self.sub = ElidedLabel(f"{inst.get('credit_code', '')}　{inst.get('county', '')}　第 {self.insp.revision} 版",
+                               header)
         self.sub.setObjectName("subtitle")
-        hl.addWidget(self.sub)
-        hl.addStretch(1)
+        names.addWidget(self.sub)
+        hl.addLayout(names, 1)
         self.progress = QLabel("", header)
         hl.addWidget(self.progress)
         self.badge = QLabel("", header)
@@ -256,6 +289,11 @@ class VisitWidget(QWidget):
             sc = QShortcut(seq, self)
             sc.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             sc.activated.connect(fn)
+        # Ctrl+PgDn / Ctrl+PgUp: the next / previous step, the keyboard on its first field
+        for keys, step in (("Ctrl+PgDown", 1), ("Ctrl+PgUp", -1)):
+            sc = QShortcut(QKeySequence(keys), self)
+            sc.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            sc.activated.connect(lambda d=step: self.step(d))
         for n, key in ((1, "pass"), (2, "fail"), (3, "na")):
             sc = QShortcut(QKeySequence(f"Alt+{n}"), self)
             sc.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
@@ -290,7 +328,8 @@ class VisitWidget(QWidget):
         for cv in self.insp.checklist_version_ids:
             try:
                 cl = core.load_version(self.store, cv)
-            except Exception as e:  # noqa: BLE001
+            except InspectorError as e:  # said on screen and logged; the visit's other checklists stay usable
+                logging.getLogger(__name__).warning("checklist %s of %s does not load: %s", cv, self.inspection_id, e)
                 self.message.emit(f"无法载入检查表 {cv}：{e}")
                 continue
             self.checklists[cv] = cl
@@ -318,19 +357,17 @@ class VisitWidget(QWidget):
             return self.pages.get(key)
         cv, cl, sec, n = self.sections[key]
         page = SectionPage(self, cv, cl, sec, n)
-        photos = core.has("inspector.store.photos")
-        if photos:
-            from ui.photos import PhotoStrip
+        from ui.photos import PhotoStrip
+
         notes = visits.get_notes(self.store, self.inspection_id)
         for iid, row in page.rows.items():
             self.rows[(cv, iid)] = row
             row.set_value(self.answers.get(cv, {}).get(iid))
             if hasattr(row, "set_note"):
                 row.set_note(notes.get((cv, iid)))
-            if photos:
-                strip = PhotoStrip(self, cv, iid, row)
-                row.photos_slot.addWidget(strip)
-                row.photo_strip = strip  # type: ignore[attr-defined]
+            strip = PhotoStrip(self, cv, iid, row)
+            row.photos_slot.addWidget(strip)
+            row.photo_strip = strip  # type: ignore[attr-defined]
             row.set_locked(self.insp.locked)
         if any(r.item.when for r in page.rows.values()):
             self._apply_skips(cv)
@@ -355,6 +392,10 @@ class VisitWidget(QWidget):
             if self.nav.item(i).data(Qt.ItemDataRole.UserRole) == key:
                 self.nav.setCurrentRow(i)
                 break
+        if not key.startswith("sec:"):
+            page = self.pages.get(key)
+            if page is not None and hasattr(page, "focus_first") and not self.nav.hasFocus():
+                page.focus_first()  # the keyboard carries on on the page (not while browsing the steps)
         if item_id and key.startswith("sec:"):
             cv = key.split(":")[1]
             row = self.row(cv, item_id) if cv in self.checklists else None
@@ -364,6 +405,21 @@ class VisitWidget(QWidget):
                     page.ensureWidgetVisible(row, 50, 80)
                 row.editor.setFocus(Qt.FocusReason.OtherFocusReason)
                 self.set_current((cv, item_id))
+
+    def step(self, delta: int) -> None:
+        """The next (``delta`` 1) or previous (-1) step of the visit, as listed on the left."""
+        keys = [self.nav.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.nav.count())]
+        keys = [k for k in keys if k]
+        cur = self.current_page_key()
+        i = keys.index(cur) + delta if cur in keys else 0
+        if not 0 <= i < len(keys):
+            return
+        key = keys[i]
+        if key in self.sections:
+            sec = self.sections[key][2]
+            self.goto(key, sec.items[0].id if sec.items else None)
+        else:
+            self.goto(key)
 
     def _nav_changed(self, row: int) -> None:
         it = self.nav.item(row)

@@ -1,19 +1,18 @@
 """The non-checklist pages of a visit: 开始, 学员核查, 问题与整改, 签名, 文书."""
 from __future__ import annotations
 
-import datetime as _dt
 import logging
 from typing import Any
 
 from inspector import visit_state
-from inspector.errors import InspectorError
+from inspector.errors import InspectorError, NotFound
 from inspector.store import visits
 from ui import commands, core
 from ui.models import Col, ListModel
 from ui.qt import (
     QAbstractItemView, QCheckBox, QComboBox, QDate, QDateEdit, QDoubleSpinBox, QFileDialog, QFormLayout, QFrame,
     QGridLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QListWidget, QListWidgetItem,
-    QPlainTextEdit, QPushButton, QScrollArea, QSpinBox, QSplitter, QTableView, Qt, QTimer, QVBoxLayout, QWidget,
+    QPlainTextEdit, QPushButton, QScrollArea, QSpinBox, QTableView, Qt, QTimer, QVBoxLayout, QWidget,
     GREY, RED, prop, set_prop,
 )
 
@@ -25,6 +24,7 @@ def _page(parent: QWidget, title: str) -> tuple[QScrollArea, QVBoxLayout]:
     area = QScrollArea(parent)
     area.setWidgetResizable(True)
     area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # no Tab stop on the scroll area itself
     body = QWidget(area)
     lay = QVBoxLayout(body)
     lay.setContentsMargins(12, 8, 12, 12)
@@ -45,6 +45,14 @@ class _Page(QWidget):
         area, self.lay = _page(self, title)
         outer.addWidget(area)
         self.locked = False
+
+    def focus_first(self) -> None:
+        """Where the keyboard starts when the page is opened by Ctrl+PgDn or a 下一节 button."""
+        w = getattr(self, "first_field", None)
+        if w is not None and w.isEnabled() and w.isVisible():
+            w.setFocus(Qt.FocusReason.OtherFocusReason)
+            return
+        self.focusNextPrevChild(True)
 
     def set_locked(self, locked: bool) -> None:
         self.locked = locked
@@ -96,8 +104,16 @@ class StartPage(_Page):
         expl = QLabel(RIGHTS_TEXT, rights)
         expl.setWordWrap(True)
         expl.setStyleSheet(f"color:{GREY}")
+        # the 笔录 asks the party whether it applies for recusal (二、回避) and records the answer
+        self.recusal = QLineEdit(rights)
+        self.recusal.setPlaceholderText("如：检查人员与本单位无利害关系，不申请回避")
+        self.recusal.editingFinished.connect(self._pic_changed)
+        rec = QHBoxLayout()
+        rec.addWidget(QLabel("负责人对是否申请回避的答复", rights))
+        rec.addWidget(self.recusal, 1)
         rl.addWidget(self.ids_shown)
         rl.addWidget(self.rights)
+        rl.addLayout(rec)
         rl.addWidget(expl)
         self.lay.addWidget(rights)
 
@@ -117,21 +133,22 @@ class StartPage(_Page):
         self.lay.addLayout(row)
         self.lay.addStretch(1)
         self._loading = False
+        self.first_field = self.place
         self.load()
 
     def _next(self) -> None:
-        nav = self.visit.nav
-        for i in range(nav.count()):
-            if (nav.item(i).data(Qt.ItemDataRole.UserRole) or "").startswith("sec:"):
-                nav.setCurrentRow(i)
-                return
+        """To the first section with the keyboard on its first item."""
+        v = self.visit
+        for key, (_cv, _cl, sec, _n) in v.sections.items():
+            v.goto(key, sec.items[0].id if sec.items else None)
+            return
 
     def load(self) -> None:
         self._loading = True
         try:
             insp = self.visit.insp
             self.place.setText(insp.place or "")
-            for k, w in self.pic.items():
+            for k, w in (*self.pic.items(), ("recusal", self.recusal)):
                 w.setText(str(insp.person_in_charge.get(k) or ""))
             self.ids_shown.setChecked(insp.ids_shown)
             self.rights.setChecked(insp.rights_explained)
@@ -157,7 +174,9 @@ class StartPage(_Page):
             self.checklists.clear()
             used = {cv.split("@")[0]: cv for cv in insp.checklist_version_ids}
             for c in core.shipped_checklists():
-                it = QListWidgetItem(f"{c.title}（{c.id} 版本 {c.version}）")
+                # the title, not the internal id; the version this visit uses (HQ's may be newer)
+                ver = used[c.id].split("@", 1)[-1] if c.id in used else c.version
+                it = QListWidgetItem(f"{c.title}（版本 {ver}）")
                 it.setData(Qt.ItemDataRole.UserRole, c.id)
                 it.setFlags(it.flags() | Qt.ItemFlag.ItemIsUserCheckable)
                 it.setCheckState(Qt.CheckState.Checked if c.id in used else Qt.CheckState.Unchecked)
@@ -175,7 +194,7 @@ class StartPage(_Page):
     def _pic_changed(self) -> None:
         if self._loading:
             return
-        new = {k: w.text().strip() for k, w in self.pic.items() if w.text().strip()}
+        new = {k: w.text().strip() for k, w in (*self.pic.items(), ("recusal", self.recusal)) if w.text().strip()}
         self.visit.update_fields("修改现场负责人", person_in_charge=new)
 
     def _checklists_changed(self, _it: Any) -> None:
@@ -190,7 +209,9 @@ class StartPage(_Page):
             if it.checkState() != Qt.CheckState.Checked:
                 continue
             cid = it.data(Qt.ItemDataRole.UserRole)
-            new.append(keep.get(cid) or core.ensure_version(self.visit.store, by_id[cid]))
+            if cid not in keep:
+                core.ensure_version(self.visit.store, by_id[cid])
+            new.append(keep.get(cid) or core.current_version(self.visit.store, cid))
         self.visit.update_fields("选择检查表", checklist_version_ids=new)
 
 
@@ -276,6 +297,7 @@ class TraineePage(_Page):
         self.save_btn.clicked.connect(self.save_check)
         g.addWidget(self.save_btn, 3, 5)
         self.lay.addWidget(rec)
+        self.first_field = self.import_btn
         self.roster: list[dict[str, Any]] | None = None
         self.roster_name = ""
 
@@ -399,7 +421,9 @@ class FindingsPage(_Page):
             bar.addWidget(b)
         bar.addStretch(1)
         bar.addWidget(QLabel("检查结果", self))
-        self.result = QComboBox(self)
+        from ui.items import DigitCombo
+
+        self.result = DigitCombo(self, first=1)  # 1 未发现问题, 2 发现问题已责令改正 … by the digit keys
         self.result.addItem("—", None)
         for c in visits.RESULT_CATEGORIES:
             self.result.addItem(c, c)
@@ -419,6 +443,7 @@ class FindingsPage(_Page):
         hh.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         hh.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
         self.table.setMinimumHeight(160)
+        self.table.setTabKeyNavigation(False)  # arrows choose a finding, Tab goes on to its fields
         self.table.selectionModel().currentRowChanged.connect(lambda *_: self._select())
         self.lay.addWidget(self.table, 1)
 
@@ -430,6 +455,7 @@ class FindingsPage(_Page):
         f.addRow("失信代码", self.codes)
         self.desc = QPlainTextEdit(ed)
         self.desc.setMaximumHeight(70)
+        self.desc.setTabChangesFocus(True)  # Tab leaves the text (a fact statement needs no tab stops)
         f.addRow("问题描述", self.desc)
         self.action = QLineEdit(ed)
         self.action.setPlaceholderText("如：补充配备理论课教室，面积不少于 300 平方米")
@@ -485,6 +511,7 @@ class FindingsPage(_Page):
         rl.addWidget(self.rect_btn)
         rl.addWidget(self.rect_state, 1)
         self.lay.addWidget(rect)
+        self.first_field = self.draft_btn
         self.reload()
 
     def _rows(self) -> list[dict[str, Any]]:
@@ -542,7 +569,12 @@ class FindingsPage(_Page):
         if not drafts:
             v.refuse("没有新的不符合项可生成问题。")
             return
-        v.push(commands.AddFindings(v, drafts, f"生成 {len(drafts)} 个问题"))
+        if v.push(commands.AddFindings(v, drafts, f"生成 {len(drafts)} 个问题")):
+            # on to the first finding still without 整改要求: the keyboard is where the inspector types next
+            todo = next((r for r in self._rows() if not (r.get("required_action") or "").strip()), None)
+            if todo is not None:
+                self.select_finding(todo["id"])
+                self.action.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def add_blank(self) -> None:
         self.visit.push(commands.AddFindings(self.visit, [{"description": "（请填写问题事实）"}]))
@@ -654,7 +686,6 @@ class SignPage(_Page):
             b = SignatureBox(title, self)
             b.changed.connect(self.visit._schedule_save)
             self.boxes[role] = b
-            grid.addWidget(b, k // 2, k % 2, Qt.AlignmentFlag.AlignTop)
         ref = QGroupBox("被检查单位负责人拒绝签名", self)
         rl = QFormLayout(ref)
         self.refused = QCheckBox("拒绝签名（须写明原因并由见证人签名）", ref)
@@ -667,7 +698,10 @@ class SignPage(_Page):
         self.witness_box = SignatureBox("见证人签名", ref)
         self.witness_box.changed.connect(self.visit._schedule_save)
         rl.addRow(self.witness_box)
-        grid.addWidget(ref, 1, 1, Qt.AlignmentFlag.AlignTop)
+        # in the order of signing: the person in charge (or the refusal), then the inspectors; two
+        # columns when there is room, one when the window is narrow (1366×768 at 150 %)
+        self.grid, self.refusal_box, self._cols = grid, ref, 0
+        self._place_pads(2)
         self.lay.addLayout(grid)
         bar = QHBoxLayout()
         self.save_btn = QPushButton("确认签名", self)
@@ -679,10 +713,26 @@ class SignPage(_Page):
         bar.addWidget(self.state, 1)
         self.lay.addLayout(bar)
         self.lay.addStretch(1)
+        self.first_field = self.read_btn
         self.refused.toggled.connect(self._refusal_toggled)
         self.witness.textEdited.connect(lambda _t: self.refresh_titles())
         self._refusal_toggled(False)
         self.refresh_titles()  # the reading state is read when the page is shown (keeps opening fast)
+
+    def _place_pads(self, cols: int) -> None:
+        if cols == self._cols:
+            return
+        self._cols = cols
+        order = [self.boxes["person_in_charge"], self.refusal_box, self.boxes["inspector1"], self.boxes["inspector2"]]
+        for w in order:
+            self.grid.removeWidget(w)
+        for k, w in enumerate(order):
+            self.grid.addWidget(w, k // cols, k % cols, Qt.AlignmentFlag.AlignTop)
+
+    def resizeEvent(self, e: Any) -> None:
+        super().resizeEvent(e)
+        pad = self.boxes["inspector1"].pad.minimumWidth()
+        self._place_pads(2 if self.width() >= 2 * pad + 80 else 1)
 
     def _refusal_toggled(self, on: bool) -> None:
         ready = self.complete_reading and not self.locked
@@ -803,8 +853,8 @@ class SignPage(_Page):
         for k, iid in enumerate(self.visit.insp.inspector_ids[:2], start=1):
             try:
                 out[f"inspector{k}"] = core.directory().get_inspector(self.visit.store, iid)["name"]
-            except Exception:  # noqa: BLE001
-                pass
+            except NotFound:  # not in the directory: the pad asks for the signature without a printed name
+                logging.getLogger(__name__).warning("inspector %s of the visit is not in the directory", iid)
         return out
 
     def set_locked(self, locked: bool) -> None:

@@ -42,11 +42,11 @@ def register(sub: Any) -> None:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from inspector import directory
+    from inspector import directory_import
     from inspector.store import Store
 
     with Store.open(args.home) as store:
-        fn = directory.import_institutions if args.which == "institutions" else directory.import_inspectors
+        fn = directory_import.import_institutions if args.which == "institutions" else directory_import.import_inspectors
         report = fn(store, args.file, partial=args.partial, actor=args.actor)
     emit(args, report.to_json(), report.text())
     return 0

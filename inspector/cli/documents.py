@@ -4,6 +4,7 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import sys
 from typing import Any
 
 from inspector.cli import emit
@@ -57,6 +58,20 @@ def _passphrase(prompt: str) -> str:
     return pw if pw is not None else getpass.getpass(prompt)
 
 
+def _unlock_device_key(store: Any) -> None:
+    """The QR code is signed with the device key; without an OS key store it opens with an inspector's
+    signing passphrase (INSPECTOR_PASSPHRASE, or asked on a terminal), once per command."""
+    from inspector import keys, pii
+
+    if keys.device_key_available(store.home):
+        return
+    pw = os.environ.get("INSPECTOR_PASSPHRASE")
+    if pw is None and sys.stdin.isatty():
+        pw = getpass.getpass(f"{pii.SECRET_LOCKED_MESSAGE}。签名口令：")
+    if pw:
+        pii.unlock(store.home, pw)
+
+
 def _line(d: dict[str, Any]) -> str:
     return f"{d['id']}  {d['kind']}  {d['number'] or ''}  {d['status']}  {len(d['signers'])} 个签名"
 
@@ -71,6 +86,7 @@ def cmd_make(args: Any) -> int:
         except ValueError as e:
             raise DocumentError(f"--served 不是有效的 JSON：{e}") from e
     with _store(args) as store:
+        _unlock_device_key(store)
         d = documents.make_document(store, args.inspection_id, args.kind, served=served, deadline=args.deadline)
     emit(args, d, _line)
     return 0

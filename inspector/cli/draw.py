@@ -7,22 +7,14 @@ from pathlib import Path
 from typing import Any
 
 from inspector.cli import emit
+from inspector.draw_options import add_draw_arguments, draw_params
 from inspector.errors import ValidationError
 
 
 def register(sub: Any) -> None:
     p = sub.add_parser("draw", help="双随机抽取检查对象和检查人员，并生成检查任务",
                        description="inspector draw --seed SEED [...]；或 draw verify / export / show / list")
-    p.add_argument("--seed", help="随机种子（公开摇号时当场确定）")
-    p.add_argument("--per-county", type=int, default=15, help="每区县至少抽取的机构数（默认 15）")
-    p.add_argument("--ratio", type=float, default=0.0, help="抽取比例，如 0.05（默认 0：只按数量）")
-    p.add_argument("--kind", choices=["培训机构", "评价机构"], help="只抽取一种机构类型")
-    p.add_argument("--inspectors-per-task", type=int, default=2, help="每个检查对象的检查人员数（默认 2）")
-    p.add_argument("--exclude-home-county", action="store_true", help="异地检查：不派本区县的检查人员")
-    p.add_argument("--weighted", action="store_true", help="信用等级差、投诉多的机构被抽中的机会更大")
-    p.add_argument("--due-days", type=int, default=30, help="任务完成期限（天，默认 30）")
-    p.add_argument("--dry-run", action="store_true", help="只计算，不保存任务")
-    p.add_argument("--actor", help="记录在审计日志中的操作人")
+    add_draw_arguments(p)  # the same options as inspector-hq draw (inspector/draw_options.py)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_draw)
     dsub = p.add_subparsers(dest="draw_command", metavar="ACTION")
@@ -65,17 +57,10 @@ def _record_text(d: dict[str, Any]) -> str:
 
 
 def cmd_draw(args: argparse.Namespace) -> int:
-    from inspector.draw import DrawParams
     from inspector.store import Store
     from inspector.store import directory as repo
 
-    if not args.seed:
-        raise ValidationError("请用 --seed 给出随机种子")
-    if args.due_days < 1:
-        raise ValidationError(f"--due-days 应为正整数（实际 {args.due_days}）")
-    params = DrawParams(per_county=args.per_county, ratio=args.ratio, kind=args.kind,
-                        inspectors_per_task=args.inspectors_per_task,
-                        exclude_home_county=args.exclude_home_county, weighted=args.weighted)
+    params = draw_params(args)
     with Store.open(args.home) as store:
         record = repo.draw_and_save(store, args.seed, params, due_days=args.due_days, actor=args.actor,
                                     save=not args.dry_run)

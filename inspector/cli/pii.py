@@ -82,12 +82,19 @@ def cmd_show(args: argparse.Namespace) -> int:
         if not pii.is_unlocked(store.home):
             pii.unlock(store.home, _secret(args.passphrase_env, "签名口令（查看学员个人信息原值）："))
         rows = visits.list_trainee_checks(store, args.inspection_id, unmasked=True)
+        tables = [(item, v) for per_cv in visits.get_answers(store, args.inspection_id, unmasked=True).values()
+                  for item, v in per_cv.items() if pii.is_pii_table(v)]
     out = [{k: r.get(k) for k in ("roster_row", "name", "id_number", "trade", "phone", "selected_for")}
            for r in rows]
+    # rows typed into a checklist table (学员抽查核实 S-04): same shape, named by item and row number
+    out += [{"roster_row": f"{item}#{n}", "name": r.get("name"), "id_number": r.get("id_no") or r.get("id_number"),
+             "trade": r.get("trade"), "phone": r.get("phone"), "selected_for": "table"}
+            for item, v in tables for n, r in enumerate(v, 1) if isinstance(r, dict)]
 
     def text(rs: list[dict[str, Any]]) -> str:
         if not rs:
             return f"检查 {args.inspection_id} 没有抽查学员记录。"
+        # a table row is named "S-04#2" (item, row); a roster row by its number
         return "\n".join(f"第 {r['roster_row']} 行\t{r['name']}\t{r['id_number'] or ''}\t{r['trade'] or ''}\t"
                          f"{r['phone'] or ''}\t{'【核实】' if r['selected_for'] == 'verify' else ''}" for r in rs)
 
@@ -120,10 +127,15 @@ def cmd_reset(args: argparse.Namespace) -> int:
         n = pii.unsynced_sealed(store) if cur else 0
         warn = (f"本机有 {n} 名抽查学员的个人信息尚未同步到总部；重置后这些原值在本机和总部都将无法恢复，"
                 "只保留脱敏值。" if n else "本机所有学员个人信息均已同步到总部（总部保留原值）。")
+        # the device token and device key are sealed to the same key (pii.seal_secret): they go with it
+        enrolled = bool(store.scalar("SELECT 1 FROM sync_enrolment WHERE id = 1"))
+        again = ("本机的总部登记凭据和设备密钥随旧密钥作废：请向总部申请新的登记码，用 inspector enrol 重新登记本机"
+                 "（已签署的文书和审计签名不受影响）。" if enrolled else "")
         if not args.yes:
-            print(warn + "已签署的文书不受影响（文书只印脱敏值）。确认重置请加 --yes。", file=sys.stderr)
+            print(warn + "已签署的文书不受影响（文书只印脱敏值）。" + again + "确认重置请加 --yes。", file=sys.stderr)
             return 1
         old, new = pii.reset(store.home)
-    emit(args, {"old_key_id": old, "new_key_id": new, "unsynced_lost": n},
-         f"{warn}\n已生成新的学员信息密钥 {new}（旧密钥 {old or '无'} 已停用）；下次输入签名口令时自动受其保护。")
+    emit(args, {"old_key_id": old, "new_key_id": new, "unsynced_lost": n, "enrol_again": enrolled},
+         f"{warn}\n已生成新的学员信息密钥 {new}（旧密钥 {old or '无'} 已停用）；下次输入签名口令时自动受其保护。"
+         + (f"\n{again}" if again else ""))
     return 0

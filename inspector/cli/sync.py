@@ -130,16 +130,16 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
     prog = _Progress(args.quiet)
     with Store.open(args.home) as store:
-        if not args.pull_only:
-            _unlock_pii(args, store)
+        _unlock_pii(args, store, push=not args.pull_only)
         rep = sync(store, progress=prog, push=not args.pull_only, pull=not args.push_only)
     prog.done()
     emit(args, rep.to_json(), rep.text())
     return 0 if rep.ok else 2
 
 
-def _unlock_pii(args: argparse.Namespace, store: Any) -> None:
-    """HQ needs the trainees' real values: unlock their key with a passphrase when ops carry them."""
+def _unlock_pii(args: argparse.Namespace, store: Any, *, push: bool = True) -> None:
+    """HQ needs the trainees' real values and the device token: unlock their key with a passphrase when
+    ops carry them or the token is sealed (no OS key store): once per run, never per record."""
     from inspector import pii
     from inspector.errors import InspectorError
 
@@ -148,10 +148,16 @@ def _unlock_pii(args: argparse.Namespace, store: Any) -> None:
         if not pw:
             raise InspectorError(f"环境变量 {args.passphrase_env} 未设置签名口令")
         pii.unlock(store.home, pw)
-    elif sys.stdin.isatty() and not pii.is_unlocked(store.home) and pii.unsynced_sealed(store):
-        pw = getpass.getpass(f"{pii.LOCKED_MESSAGE}。签名口令（直接回车则只同步其他记录）：")
-        if pw:
-            pii.unlock(store.home, pw)
+    elif sys.stdin.isatty() and not pii.is_unlocked(store.home):
+        from inspector.sync.client import enrolment
+
+        e = enrolment(store)
+        if e and not pii.secret_available(store.home, e["token"]):  # the device token is sealed: no sync without it
+            pii.unlock(store.home, getpass.getpass(f"{pii.SECRET_LOCKED_MESSAGE}。签名口令："))
+        elif push and pii.unsynced_sealed(store):
+            pw = getpass.getpass(f"{pii.LOCKED_MESSAGE}。签名口令（直接回车则只同步其他记录）：")
+            if pw:
+                pii.unlock(store.home, pw)
 
 
 def cmd_status(args: argparse.Namespace) -> int:

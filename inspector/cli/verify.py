@@ -40,7 +40,7 @@ def _text(r: dict[str, Any]) -> str:
 def _cst(iso: str | None) -> str:
     if not iso:
         return ""
-    from inspector.documents.common import to_cst
+    from inspector.render.common import to_cst
 
     return to_cst(iso) + " 北京时间"
 

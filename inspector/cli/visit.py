@@ -19,7 +19,7 @@
                   {"description": "…", "codes": ["PX-QW-1"], "required_action": "…", "deadline": "…"}],
      "result": "发现问题已责令改正", "rectification": {"deadline": "2027-01-31"},
      "signatures": {"inspector1": "s1.png", "inspector2": "s2.png", "person_in_charge": "pic.png"},
-     "overrides": {"photo:training@2026.1:T-3-1": "相机故障"}, "finish": true}
+     "overrides": {"photo:training@2026.2:T-3-1": "相机故障"}, "finish": true}
 
 ``signatures.person_in_charge`` may instead be ``{"refused": true, "reason": "…",
 "witness": {"name": "…", "file": "w.png"}}``. Exit codes: 0 finished (or checked clean),

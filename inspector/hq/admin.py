@@ -60,7 +60,7 @@ def init_home(home: str | Path, *, db_url: str | None = None, admin_user: str = 
 
 def import_directory(engine: Engine, path: str | Path, which: str, *, partial: bool = False) -> dict[str, int]:
     """Institutions or inspectors from a CSV/XLSX file (the laptop's parser), keyed by credit code / badge."""
-    from inspector.directory import parse_institutions, parse_inspectors
+    from inspector.directory_import import parse_institutions, parse_inspectors
 
     parse = parse_institutions if which == "institutions" else parse_inspectors
     records, problems, total = parse(path)
@@ -111,7 +111,7 @@ def run_draw(engine: Engine, seed: str, params: Any, *, due_days: int = 30, acto
              save: bool = True) -> dict[str, Any]:
     """The same pure draw as ``inspector draw``, on HQ's directories; saved draws become tasks laptops pull."""
     from inspector.draw import draw
-    from inspector.draw import CHECKLIST_FOR_KIND
+    from inspector.draw_tasks import tasks_for_draw
 
     def _dec(table: sa.Table, r: Any) -> dict[str, Any]:
         d = service.join_row(table, r)
@@ -130,22 +130,19 @@ def run_draw(engine: Engine, seed: str, params: Any, *, due_days: int = 30, acto
     rec_json = record.to_json()
     inst_ids = {r["credit_code"]: r["id"] for r in insts}
     insp_ids = {r["badge_no"]: r["id"] for r in insps}
-    day = dt.date.today()
     now = now_iso()
+    tasks = tasks_for_draw(record, draw_id, inst_ids, insp_ids, day=dt.date.today(), due_days=due_days,
+                           created_at=now)
     with D.write(engine) as conn:
         service.upsert_entity(conn, "draw", {
             "id": draw_id, "seed": record.seed, "algorithm": record.algorithm,
             "params": dumps(record.params.to_json()), "institutions_sha256": record.institutions_sha256,
             "inspectors_sha256": record.inspectors_sha256, "result_sha256": record.result_sha256,
             "record": dumps(rec_json), "due_days": due_days, "actor": actor, "created_at": now})
-        for t in record.tasks:
-            ids = [insp_ids[i["badge_no"]] for i in t.inspectors]
-            task = {"id": new_id(), "draw_id": draw_id, "kind": "draw",
-                    "institution_id": inst_ids[t.institution["credit_code"]], "inspector_ids": dumps(ids),
-                    "checklist_ids": dumps([CHECKLIST_FOR_KIND[t.institution["kind"]]]),
-                    "due_from": day.isoformat(), "due_to": (day + dt.timedelta(days=due_days)).isoformat(),
-                    "status": "open", "created_at": now}
-            service.upsert_entity(conn, "task", task, audience=ids)
+        for task in tasks:
+            service.upsert_entity(conn, "task", task | {"inspector_ids": dumps(task["inspector_ids"]),
+                                                        "checklist_ids": dumps(task["checklist_ids"])},
+                                  audience=task["inspector_ids"])
     return rec_json
 
 

@@ -21,6 +21,7 @@ import os
 import sys
 from typing import Any
 
+from inspector.draw_options import add_draw_arguments, draw_params
 from inspector.errors import InspectorError
 from inspector.hq.config import HQConfig
 from inspector.hq.errors import HQError
@@ -185,11 +186,9 @@ def cmd_checklists(args: argparse.Namespace) -> int:
 
 
 def cmd_draw(args: argparse.Namespace) -> int:
-    from inspector.hq.admin import check_params, run_draw
+    from inspector.hq.admin import run_draw
 
-    params = check_params(dict(per_county=args.per_county, ratio=args.ratio, kind=args.kind,
-                               inspectors_per_task=args.inspectors_per_task,
-                               exclude_home_county=args.exclude_home_county, weighted=args.weighted))
+    params = draw_params(args)
     rec = run_draw(_engine(args), args.seed, params, due_days=args.due_days, actor=args.actor, save=not args.dry_run)
     lines = [f"抽取编号 {rec.get('draw_id') or '（未保存）'}  随机种子 {rec['seed']}  结果 SHA-256 {rec['result_sha256']}"]
     for n, t in enumerate(rec["tasks"], 1):
@@ -366,16 +365,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_checklists)
 
     s = sub.add_parser("draw", help="双随机抽取（与 inspector draw 同一算法），生成任务")
-    s.add_argument("--seed", required=True)
-    s.add_argument("--per-county", type=int, default=15)
-    s.add_argument("--ratio", type=float, default=0.0)
-    s.add_argument("--kind", choices=["培训机构", "评价机构"])
-    s.add_argument("--inspectors-per-task", type=int, default=2)
-    s.add_argument("--exclude-home-county", action="store_true")
-    s.add_argument("--weighted", action="store_true")
-    s.add_argument("--due-days", type=int, default=30)
-    s.add_argument("--dry-run", action="store_true")
-    s.add_argument("--actor")
+    add_draw_arguments(s, seed_required=True)  # the same options as inspector draw (inspector/draw_options.py)
     s.set_defaults(func=cmd_draw)
 
     s = sub.add_parser("rectification", help="总部对整改情况的认定（同步给检查人员）")

@@ -77,14 +77,28 @@ def next_number(cfg: HQConfig, engine: Engine, year: int) -> str:
     raise RuntimeError("台账编号分配冲突，请重试")
 
 
+def form(cfg: HQConfig) -> dict[str, str]:
+    """The ledger's annex label and title from the profile HQ publishes: "附件3" and the 35号 title only
+    under 新乡's; no annex label and a plain title when HQ names no profile."""
+    from inspector import profiles
+    from inspector.hq import service
+
+    pub = service.published_profile(cfg)
+    if not pub:
+        return {"annex": "", "title": "职业技能培训和评价机构检查问题台账"}
+    w = profiles.parse_profile(pub["text"], f"profile {pub['id']}").wording
+    return {"annex": w["ledger_annex"], "title": w["ledger_title"]}
+
+
 def issue(cfg: HQConfig, engine: Engine, blobs: HQBlobs, rows: list[dict[str, Any]], *, date: str, unit: str,
           footer: dict[str, str], issued_by: str) -> tuple[bytes, str]:
     """Number, build, sign (HQ) and timestamp the ledger; returns (PDF, number). The same ledger
     (same rows, date, unit and footer) asked for again gets the copy already issued, not a new
     number: downloads must not leave gaps in the series."""
-    from inspector.documents import ledger
+    from inspector.render import ledger_sheet
 
-    content = hashlib.sha256(json.dumps({"rows": rows, "date": date, "unit": unit, "footer": footer},
+    sheet = form(cfg)  # a new profile edition (another title or annex label) is a new issue
+    content = hashlib.sha256(json.dumps({"rows": rows, "date": date, "unit": unit, "footer": footer, **sheet},
                                         ensure_ascii=False, sort_keys=True, default=str).encode()).hexdigest()
     with engine.connect() as conn:
         prior = conn.execute(sa.select(D.meta.c.value).where(D.meta.c.key == CONTENT + content)).scalar()
@@ -94,7 +108,7 @@ def issue(cfg: HQConfig, engine: Engine, blobs: HQBlobs, rows: list[dict[str, An
             log.info("ledger %s handed out again (same content)", prior)
             return blobs.path(done["sha256"]).read_bytes(), prior
     number = next_number(cfg, engine, dt.date.today().year)
-    pdf = ledger.build_pdf(rows, date=date, unit=unit, footer=footer, number=number)
+    pdf = ledger_sheet.build_pdf(rows, date=date, unit=unit, footer=footer, number=number, **sheet)
     pdf = signing.prepare(pdf, [FIELD])
     pdf = signing.sign(pdf, _signing_key(cfg), FIELD, reason=f"总部签发 {number}", location=cfg.agency)
     tsa = T.load_or_create(cfg.ca_dir, agency=cfg.agency, base_url=cfg.base_url)

@@ -230,7 +230,7 @@ def series(engine: Engine, prefix: str, year: int) -> list[dict[str, Any]]:
     device_id, document_id?, reason?}`` (for the CLI and, later, the console)."""
     from inspector.numbering import format_number
 
-    B, M, Dv = D.doc_blocks, D.doc_number_marks, D.devices
+    M, Dv = D.doc_number_marks, D.devices
     with engine.connect() as conn:
         blocks = _blocks(conn, prefix, year)
         rep = _reported(conn, [b.id for b in blocks])

@@ -252,7 +252,7 @@ def after_push(cfg: HQConfig, engine: Engine, blobs: HQBlobs) -> None:
         c = process(cfg, engine, blobs)
         if any(c.values()):
             log.info("B-LT: %s", c)
-    except Exception:
+    except Exception:  # a background task after the reply: logged; the next push retries
         log.exception("B-LT step after push failed")
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from inspector.errors import ImportRowsError
+from inspector.errors import ImportRowsError, ValidationError
 from inspector.grading import GRADES, RECTIFICATION_STATUS, grade, normalise_status
 from inspector.idnumbers import normalize_credit_code
 from inspector.reports.progress import _list, counted_inspections
@@ -112,7 +112,7 @@ def _parse_records(records: list[tuple[int, dict[str, str]]], name: str) -> list
             for c in codes:
                 try:
                     entry(c.strip())
-                except Exception:
+                except ValidationError:  # an unknown code: a problem of this row
                     bad.append(f"失信行为代码 {c!r} 不在目录中")
         if bad:
             problems += [f"{name}: 第 {n} 行：{b}" for b in bad]

@@ -56,7 +56,7 @@ def build_pdf(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]],
     from reportlab.lib.units import mm
     from reportlab.platypus import SimpleDocTemplate, Spacer, Table
 
-    from inspector.documents.common import MARGIN_X, P, Page, _numbered_canvas, grid_style
+    from inspector.render.common import MARGIN_X, P, Page, _numbered_canvas, grid_style
 
     page_w = landscape(A4)[0] - 2 * MARGIN_X
     if widths:

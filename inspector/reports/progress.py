@@ -128,7 +128,6 @@ def compute(kind: str, institutions: Mapping[str, Mapping[str, Any]], inspection
     training = kind == "培训机构"
     columns = TRAINING_COLUMNS if training else EVALUATION_COLUMNS
     labels = M.TRAINING_ROWS if training else M.EVALUATION_ROWS
-    cats = list(M.TRAINING_CATEGORIES if training else M.EVALUATION_CATEGORIES)
     insps = [i for i in counted_inspections(inspections, since, until)
              if (institutions.get(i["institution_id"]) or {}).get("kind") == kind]
     by_insp = {i["id"]: i for i in insps}
@@ -282,7 +281,7 @@ def build_pdf(table: ProgressTable, *, unit: str = "") -> bytes:
     from reportlab.lib.units import mm
     from reportlab.platypus import SimpleDocTemplate, Spacer, Table
 
-    from inspector.documents.common import MARGIN_X, P, Page, _numbered_canvas, grid_style
+    from inspector.render.common import MARGIN_X, P, Page, _numbered_canvas, grid_style
 
     page_w = landscape(A4)[0] - 2 * MARGIN_X
     n = len(table.columns)

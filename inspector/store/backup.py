@@ -2,7 +2,10 @@
 
 A backup is a folder ``<data>/backups/<UTC stamp>-<reason>/`` holding a consistent copy of the
 database made with SQLite's online backup API (the app keeps running) and the device's public
-key (to check the copy's signed audit checkpoints; no private key leaves the data folder).
+key (to check the copy's signed audit checkpoints), and ``keys/``: the personal-data key's public key
+and passphrase wrappings and the sealed device key — ciphertext only, so a restore on a fresh laptop
+opens the trainees' data, the device token and the device key with an inspector's passphrase (no
+plaintext private key leaves the data folder; the pending file before a first passphrase stays).
 Photos and PDFs stay in the content-addressed ``blobs/`` beside it; a copy on a second folder
 also gets every blob the drive lacks. One is made at every finish and, on start, when the newest is older than a
 day; the inspector may name a second folder (e.g. a USB drive) that gets a copy too. Kept: the
@@ -34,6 +37,7 @@ log = logging.getLogger(__name__)
 DIR = "backups"
 INFO = "backup.json"
 PUBLIC_KEY = "device-ed25519.pub.pem"   # the device's public key: enough to check a copy's checkpoints
+KEYS = "keys"                           # key wrappings (ciphertext and public keys only): see _key_files
 KEEP, DAYS = 5, 7
 
 
@@ -86,8 +90,9 @@ def create(store: "Store", reason: str = "manual", *, extra_dir: str | os.PathLi
             out.close()
         from inspector import keys
 
-        if (keys.keys_dir(store.home) / keys.DEVICE_KEY_FILE).exists():  # to check the copy's checkpoints
+        if keys.device_public_keys(store.home):  # to check the copy's checkpoints
             (tmp / PUBLIC_KEY).write_bytes(keys.device_public_pem(store.home))
+        _copy_keys(keys.keys_dir(store.home), tmp / KEYS)
         size = (tmp / "inspector.db").stat().st_size
         info = {"made_at": now.isoformat(timespec="seconds"), "reason": reason, **facts, "size": size}
         (tmp / INFO).write_text(json.dumps(info, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -108,6 +113,50 @@ def create(store: "Store", reason: str = "manual", *, extra_dir: str | os.PathLi
     prune(store)
     log.info("backup %s made (%s, %d bytes)", name, reason, size)
     return _info(dest)
+
+
+def _key_files(src: Path) -> list[Path]:
+    """What a backup carries of ``keys/``: the personal-data key's public key, its passphrase
+    wrappings and retired public keys, and the sealed device key with its public keys — all
+    ciphertext or public. Never ``pii-pending.pem`` (a plaintext key, before the first passphrase)."""
+    from inspector import keys
+
+    out = [p for p in (src / "pii").rglob("*") if p.is_file() and not p.name.endswith(".tmp")] \
+        if (src / "pii").is_dir() else []
+    out += [src / n for n in (keys.DEVICE_SEALED_FILE, keys.DEVICE_PUBLIC_FILE) if (src / n).is_file()]
+    rd = src / keys.DEVICE_RETIRED_DIR
+    out += sorted(rd.glob("*.pub.pem")) if rd.is_dir() else []
+    return out
+
+
+def _copy_keys(src: Path, dst: Path, *, only_missing: bool = False) -> list[str]:
+    copied = []
+    for f in _key_files(src):
+        t = dst / f.relative_to(src)
+        if only_missing and t.exists():
+            continue
+        t.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        shutil.copyfile(f, t)
+        os.chmod(t, 0o600)
+        copied.append(str(f.relative_to(src)))
+    return copied
+
+
+def _restore_keys(src: Path, home: Path) -> list[str]:
+    """The backup's key wrappings into a data folder that has no personal-data key of its own (a fresh
+    laptop, a lost ``keys/``), or that has the same key (wrappings it lacks are added). A folder with
+    another key keeps it: the restored values then open only where the backup's key is (said in the log)."""
+    from inspector import keys, pii
+
+    theirs = src / KEYS / "pii" / "public.pem"
+    if not theirs.is_file():
+        return []
+    mine = pii._dir(home) / "public.pem"
+    if mine.is_file() and mine.read_bytes() != theirs.read_bytes():
+        log.warning("restore: %s has its own personal-data key; the backup's key (and its wrappings) not copied", home)
+        return []
+    pii.lock(home)  # cached public keys of this folder are stale now
+    return _copy_keys(src / KEYS, keys.keys_dir(home), only_missing=mine.is_file())
 
 
 def _copy_new_blobs(src: Path, dst: Path) -> int:
@@ -220,6 +269,7 @@ def restore(home: Path, name: str, *, force: bool = False, where: str | os.PathL
             p = cur.with_name(cur.name + suffix)
             if p.exists():
                 p.rename(aside.with_name(aside.name + suffix))
+    home.mkdir(parents=True, exist_ok=True, mode=0o700)  # a fresh laptop: the data folder is new
     src_conn, dst_conn = sqlite3.connect(src / "inspector.db"), sqlite3.connect(cur)
     try:
         src_conn.backup(dst_conn)
@@ -227,5 +277,6 @@ def restore(home: Path, name: str, *, force: bool = False, where: str | os.PathL
         src_conn.close()
         dst_conn.close()
     os.chmod(cur, 0o600)
-    log.info("restored backup %s into %s", name, home)
-    return {"restored": name, **mine}
+    keys_copied = _restore_keys(src, home)
+    log.info("restored backup %s into %s (%d key files)", name, home, len(keys_copied))
+    return {"restored": name, **mine, "keys": keys_copied}

@@ -11,8 +11,9 @@ import datetime as _dt
 import json
 from typing import Any, Iterable, Sequence
 
-from inspector.draw import CHECKLIST_FOR_KIND, DrawRecord
-from inspector.errors import NotFound, StoreError
+from inspector.draw import DrawRecord
+from inspector.draw_tasks import tasks_for_draw
+from inspector.errors import NotFound
 from inspector.util import dumps, new_id, now_iso
 
 INSTITUTION_FIELDS = ("credit_code", "name", "kind", "sub_kind", "county", "city", "address", "legal_rep",
@@ -169,6 +170,7 @@ def save_draw(store: Any, record: DrawRecord, *, due_days: int = 30, actor: str 
     insp_ids = {r["badge_no"]: r["id"] for r in store.rows("SELECT id, badge_no FROM inspectors")}
     now = now_iso()
     rec_json = record.to_json()
+    tasks = tasks_for_draw(record, draw_id, inst_ids, insp_ids, day=day, due_days=due_days, created_at=now)
     with store.tx():
         store.conn.execute(
             "INSERT INTO draws (id, seed, algorithm, params, institutions_sha256, inspectors_sha256,"
@@ -179,18 +181,7 @@ def save_draw(store: Any, record: DrawRecord, *, due_days: int = 30, actor: str 
                   {k: rec_json[k] for k in ("seed", "algorithm", "institutions_sha256", "inspectors_sha256",
                                             "params", "result_sha256")} | {"tasks": len(record.tasks)},
                   actor=actor, push=False)  # draws and tasks are HQ's: a laptop's own draw stays local
-        for t in record.tasks:
-            code = t.institution["credit_code"]
-            if code not in inst_ids:
-                raise StoreError(f"抽取结果中的机构 {code} 不在本地名录库中")
-            missing = [i["badge_no"] for i in t.inspectors if i["badge_no"] not in insp_ids]
-            if missing:
-                raise StoreError(f"抽取结果中的检查人员 {', '.join(missing)} 不在本地名录库中")
-            task = {"id": new_id(), "draw_id": draw_id, "kind": "draw", "institution_id": inst_ids[code],
-                    "inspector_ids": [insp_ids[i["badge_no"]] for i in t.inspectors],
-                    "checklist_ids": [CHECKLIST_FOR_KIND[t.institution["kind"]]],
-                    "due_from": day.isoformat(), "due_to": (day + _dt.timedelta(days=due_days)).isoformat(),
-                    "status": "open", "created_at": now}
+        for task in tasks:
             store.conn.execute(
                 "INSERT INTO tasks (id, draw_id, kind, institution_id, inspector_ids, checklist_ids, due_from,"
                 " due_to, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -13,10 +13,11 @@ its sha256 is ``record_sha256`` and is what the QR's device signature covers.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Callable
 
 from inspector import blobs, keys, numbering, qr, signing
-from inspector.errors import DocumentError, NotFound
+from inspector.errors import DocumentError, FormError, NotFound
 from inspector.store import Store
 from inspector.util import canonical_json, new_id, now_iso, sha256_hex
 
@@ -90,18 +91,20 @@ def signature_png(store: Store, sig: dict[str, Any] | None) -> bytes | None:
     if sig.get("png_sha256"):
         return _blobs(store).read(sig["png_sha256"])
     if sig.get("strokes"):
-        from inspector.documents.common import strokes_to_png
+        from inspector.render.common import strokes_to_png
 
         return strokes_to_png(sig["strokes"])
     return None
 
 
 # -- gather ---------------------------------------------------------------------
-def _inspector(store: Store, iid: str | None) -> dict[str, Any] | None:
+def _inspector(store: Store, iid: str | None, strict: bool = True) -> dict[str, Any] | None:
     if not iid:
         return None
     r = store.one("SELECT id, badge_no, name, unit FROM inspectors WHERE id = ?", (iid,))
-    return r or {"id": iid, "badge_no": "", "name": iid, "unit": None}
+    if r is None and strict:  # never print an id where a document names an inspector
+        raise DocumentError(f"检查人员 {iid} 不在本机名录库中，无法制作文书")
+    return r or {"id": iid, "badge_no": "", "name": iid, "unit": None}  # the content hash (gather strict=False)
 
 
 def answer_text(it: Any, value: Any) -> str:
@@ -118,6 +121,9 @@ def answer_text(it: Any, value: Any) -> str:
         return f"{v} {it.unit}".strip() if getattr(it, "unit", None) else str(v)
     if isinstance(value, list) and t == "choice":
         return "、".join(str(x) for x in value)
+    if t == "date" and isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        y, mo, d = value.split("-")  # as the documents print dates (GB/T 9704: 月、日不编虚位)
+        return f"{y}年{int(mo)}月{int(d)}日"
     if t == "table" and isinstance(value, list):
         cols = {c.id: c.label for c in (getattr(it, "columns", None) or ())}
         rows = []
@@ -135,45 +141,52 @@ def answer_text(it: Any, value: Any) -> str:
 
 def _checklists(store: Store, inspection: Any, answers: dict[str, dict[str, Any]],
                 notes: dict[tuple[str, str], str], photo_counts: dict[str, int], kind: str,
-                prof: Any) -> list[dict[str, Any]]:
+                prof: Any, strict: bool = True) -> list[dict[str, Any]]:
     """Every item of every checklist of the visit, in checklist order: unanswered items are kept
-    (未答, with the reason), skipped ones are 不适用 with the rule; the basis is the profile's."""
-    import logging
+    (未答, with the reason), skipped ones are 不适用 with the rule; the basis is the profile's. A checklist
+    version that is missing or does not parse raises DocumentError: a document is never made from raw
+    answers. Only ``strict=False`` (the visit's content hash, which must cover every answer whatever the
+    state of its checklist; the finish check reports the unreadable checklist itself) lists them raw."""
+    from inspector import forms, rules, visit_state
 
     out = []
     cv_ids = list(dict.fromkeys(list(inspection.checklist_version_ids) + list(answers)))
     for cv in cv_ids:
         row = store.one("SELECT id, title, source FROM checklist_versions WHERE id = ?", (cv,))
-        items: list[dict[str, Any]] = []
-        title = row["title"] if row else cv
-        basis = ""
         try:
-            from inspector import forms, rules
-
-            assert row
-            cl = forms.parse_checklist(row["source"], f"checklist_versions:{cv}")
-            basis = prof.own_basis(cl.basis) or prof.law["policy_basis"]
-            given = answers.get(cv, {})
-            ev = rules.evaluate(cl, given, photo_counts, institution_kind=kind)
-            sections = {s.id: s.title for s in cl.sections}
-            for n, (it, res) in enumerate(zip(cl.items, ev.results), 1):
-                value = given.get(it.id)
-                status, reason = res.status, res.reason
-                if status == "unanswered":
-                    reason = ("答复无法采信（格式不符），视为未答" if value is not None
-                              else "检查人员未记录答复")
-                cite = prof.cite(it.id, it.basis, list(getattr(it, "codes", ()) or ()))
-                items.append({"no": n, "item_id": it.id, "section": prof.clean(sections.get(it.section_id, "")),
-                              "text": it.text, "type": it.type, "status": status, "reason": reason,
-                              "answer": answer_text(it, value) if status != "unanswered" else "",
-                              "codes": prof.codes_for(list(res.codes)), "provision": cite["provision"],
-                              "note": notes.get((cv, it.id))})
-        except Exception:  # no parser or a broken version: show raw answers, never fail the document
-            logging.getLogger(__name__).exception("checklist %s could not be evaluated for the record", cv)
-            for n, (item_id, value) in enumerate(sorted(answers.get(cv, {}).items()), 1):
-                items.append({"no": n, "item_id": item_id, "section": "", "text": "（检查表版本无法读取，原样记录答复）",
-                              "type": "", "status": "answered", "reason": "", "answer": answer_text(None, value),
-                              "codes": [], "provision": "", "note": notes.get((cv, item_id))})
+            if row is None:
+                raise DocumentError(f"检查表版本 {cv} 不在本机数据库中")
+            # as inspected under the profile: items it has no provision for are 不适用 by its rule
+            cl = visit_state.for_profile(forms.parse_checklist(row["source"], f"checklist_versions:{cv}"), prof)
+        except (DocumentError, FormError) as e:
+            if strict:
+                raise DocumentError(f"{e}，无法制作文书") from e
+            out.append({"id": cv, "title": prof.clean(row["title"] if row else cv), "basis": "",
+                        "items": [{"no": n, "item_id": item_id, "section": "", "text": "（检查表版本无法读取，原样记录答复）",
+                                   "type": "", "status": "answered", "reason": "", "answer": answer_text(None, value),
+                                   "codes": [], "provision": "", "note": notes.get((cv, item_id))}
+                                  for n, (item_id, value) in enumerate(sorted(answers.get(cv, {}).items()), 1)]})
+            continue
+        items: list[dict[str, Any]] = []
+        title = row["title"]
+        basis = prof.own_basis(cl.basis) or prof.law["policy_basis"]
+        given = answers.get(cv, {})
+        ev = rules.evaluate(cl, given, photo_counts, institution_kind=kind)
+        sections = {s.id: s.title for s in cl.sections}
+        for n, (it, res) in enumerate(zip(cl.items, ev.results), 1):
+            value = given.get(it.id)
+            status, reason = res.status, res.reason
+            if status == "unanswered":
+                reason = ("答复无法采信（格式不符），视为未答" if value is not None
+                          else "检查人员未记录答复")
+            elif status == "na":  # the profile's reason names other jurisdictions' notices on screen only
+                reason = prof.clean(reason)
+            cite = prof.cite(it.id, it.basis, list(getattr(it, "codes", ()) or ()))
+            items.append({"no": n, "item_id": it.id, "section": prof.clean(sections.get(it.section_id, "")),
+                          "text": it.text, "type": it.type, "status": status, "reason": reason,
+                          "answer": answer_text(it, value) if status != "unanswered" else "",
+                          "codes": prof.codes_for(list(res.codes)), "provision": cite["provision"],
+                          "note": notes.get((cv, it.id))})
         out.append({"id": cv, "title": prof.clean(title), "basis": basis, "items": items})
     return out
 
@@ -199,10 +212,8 @@ def _finding_context(findings: list[dict[str, Any]], checklists: list[dict[str, 
 
 
 def _photos(store: Store, inspection_id: str) -> list[dict[str, Any]]:
-    try:
-        from inspector.store import photos as photos_mod
-    except ImportError:
-        return []
+    from inspector.store import photos as photos_mod
+
     out = []
     for p in photos_mod.list_photos(store, inspection_id):
         d = p if isinstance(p, dict) else getattr(p, "__dict__", {})
@@ -220,8 +231,10 @@ def _photo_counts(photos: list[dict[str, Any]]) -> dict[str, int]:
     return c
 
 
-def gather(store: Store, inspection_id: str) -> dict[str, Any]:
-    """Everything the documents of one inspection show, JSON-safe (photos and signatures by sha)."""
+def gather(store: Store, inspection_id: str, *, strict: bool = True) -> dict[str, Any]:
+    """Everything the documents of one inspection show, JSON-safe (photos and signatures by sha).
+    Strict (documents): an unreadable checklist version or an inspector missing from the directory
+    raises DocumentError. ``strict=False`` is for the visit's content hash only (visit_order)."""
     from inspector import profiles
     from inspector.store import visits
 
@@ -230,14 +243,11 @@ def gather(store: Store, inspection_id: str) -> dict[str, Any]:
     inst = store.one("SELECT * FROM institutions WHERE id = ?", (insp.institution_id,))
     if not inst:
         raise NotFound(f"机构 {insp.institution_id} 不存在")
-    inspectors = [_inspector(store, i) for i in insp.inspector_ids]
+    inspectors = [_inspector(store, i, strict) for i in insp.inspector_ids]
     task = store.one("SELECT * FROM tasks WHERE id = ?", (insp.task_id,)) if insp.task_id else None
     draw = None
     if task and task.get("draw_id"):
-        try:
-            draw = store.one("SELECT id, seed, created_at FROM draws WHERE id = ?", (task["draw_id"],))
-        except Exception:
-            draw = {"id": task["draw_id"]}
+        draw = store.one("SELECT id, seed, created_at FROM draws WHERE id = ?", (task["draw_id"],))
     photos = _photos(store, inspection_id)
     answers = visits.get_answers(store, inspection_id)
     notes = visits.get_notes(store, inspection_id)
@@ -248,7 +258,7 @@ def gather(store: Store, inspection_id: str) -> dict[str, Any]:
     rect = store.one("SELECT * FROM rectifications WHERE inspection_id = ? ORDER BY created_at DESC LIMIT 1",
                      (inspection_id,))
     sigs = signatures(store, inspection_id)
-    checklists = _checklists(store, insp, answers, notes, _photo_counts(photos), inst["kind"], prof)
+    checklists = _checklists(store, insp, answers, notes, _photo_counts(photos), inst["kind"], prof, strict)
     _finding_context(findings, checklists, prof)
     return {
         "profile": prof.as_dict(),
@@ -256,7 +266,7 @@ def gather(store: Store, inspection_id: str) -> dict[str, Any]:
         "institution": {k: inst.get(k) for k in ("id", "name", "credit_code", "licence_no", "address", "legal_rep",
                                                  "contact", "phone", "kind", "sub_kind", "county", "city")},
         "inspectors": inspectors,
-        "recorder": _inspector(store, insp.recorder_id),
+        "recorder": _inspector(store, insp.recorder_id, strict),
         "task": {k: task.get(k) for k in ("id", "kind", "draw_id", "due_from", "due_to")} if task else None,
         "draw": draw,
         "checklists": checklists,
@@ -303,7 +313,7 @@ def pdf_bytes(store: Store, doc_id: str) -> bytes:
 
 
 def _builder(kind: str) -> Callable[..., bytes]:
-    from inspector.documents import notice, receipt, record
+    from inspector.render import notice, receipt, record
 
     return {"record": record.build, "notice": notice.build, "receipt": receipt.build}[kind]
 

@@ -122,42 +122,99 @@ def want_checkpoint(seq: int, action: str) -> bool:
 
 
 def write_checkpoint(store: "Store", seq: int, h: str) -> None:
-    """Sign ``(seq, hash)`` with the device key; call inside the transaction that wrote the entry."""
-    from inspector import keys
-    from inspector.util import now_iso
+    """Sign ``(seq, hash)`` with the device key; call inside the transaction that wrote the entry.
+
+    The device key is sealed (pii.seal_secret): in a process that cannot open it yet (no OS key
+    store, no passphrase given) the checkpoint is left pending in ``meta`` and signed, oldest first,
+    by the next checkpoint written once the key is open (a signature, the next finish) or by
+    ``sign_pending`` at an unlock. Verify accepts pending checkpoints after the last signed one only."""
+    from inspector import keys, pii
 
     key = store.__dict__.get("_audit_key")
-    if key is None:  # loaded once per open store: a finish must not pay for PEM parsing
-        key = store.__dict__["_audit_key"] = keys.device_key(store.home)
+    if key is None:  # loaded once per open store: a finish must not pay for unsealing
+        try:
+            key = store.__dict__["_audit_key"] = keys.device_key(store.home)
+        except pii.Locked:
+            pending = _pending(store)
+            if seq not in pending:
+                _set_pending(store, pending + [seq])
+            log.info("audit checkpoint %d pending: device key locked in this process", seq)
+            return
+    pending = _pending(store)
+    for p in pending:  # left while the key was locked: signed now, as the log stands
+        r = store.conn.execute("SELECT hash FROM audit_log WHERE seq = ?", (p,)).fetchone()
+        if r and p < seq:
+            _insert_checkpoint(store, key, p, r[0])
+    if pending:
+        _set_pending(store, [])
+    _insert_checkpoint(store, key, seq, h)
+
+
+def _insert_checkpoint(store: "Store", key: Any, seq: int, h: str) -> None:
+    from inspector.util import now_iso
+
     sig = key.sign(_message(seq, h))
     store.conn.execute("INSERT OR IGNORE INTO audit_checkpoints (seq, hash, signature, at) VALUES (?, ?, ?, ?)",
                        (seq, h, base64.b64encode(sig).decode("ascii"), now_iso()))
 
 
-def _public_key(store: "Store") -> Any:
+def _pending(store: "Store") -> list[int]:
+    r = store.conn.execute("SELECT value FROM meta WHERE key = 'checkpoints_pending'").fetchone()
+    try:
+        return [int(x) for x in json.loads(r[0])] if r and r[0] else []
+    except (ValueError, TypeError):
+        return []
+
+
+def _set_pending(store: "Store", seqs: list[int]) -> None:
+    store.conn.execute("INSERT INTO meta(key, value) VALUES ('checkpoints_pending', ?)"
+                       " ON CONFLICT(key) DO UPDATE SET value = excluded.value", (json.dumps(seqs),))
+
+
+def sign_pending(store: "Store") -> int:
+    """Sign the checkpoints left pending while the device key was locked (after an unlock); returns how many."""
+    from inspector import keys, pii
+
+    pending = _pending(store)
+    if not pending or not keys.device_key_available(store.home):
+        return 0
+    try:
+        key = store.__dict__["_audit_key"] = keys.device_key(store.home)
+    except pii.Locked:
+        return 0
+    with store.tx():
+        for p in _pending(store):
+            r = store.conn.execute("SELECT hash FROM audit_log WHERE seq = ?", (p,)).fetchone()
+            if r:
+                _insert_checkpoint(store, key, p, r[0])
+        _set_pending(store, [])
+    log.info("signed %d audit checkpoints left pending while the device key was locked", len(pending))
+    return len(pending)
+
+
+def _public_keys(store: "Store") -> list[Any]:
+    """The device's public keys (current and retired by a reset); a backup folder carries its own."""
     from inspector import keys
 
     from cryptography.hazmat.primitives import serialization
 
-    p = keys.keys_dir(store.home) / keys.DEVICE_KEY_FILE
-    if p.exists():
-        return keys.device_key(store.home).public_key()
-    pub = store.home / "device-ed25519.pub.pem"  # a backup folder carries the public key only
+    found = keys.device_public_keys(store.home)
+    if found:
+        return found
+    pub = store.home / "device-ed25519.pub.pem"
     if pub.exists():
-        return serialization.load_pem_public_key(pub.read_bytes())
-    return None
+        return [serialization.load_pem_public_key(pub.read_bytes())]
+    return []
 
 
 def _check_checkpoints(store: "Store", after: int = 0) -> tuple[list[str], int]:
     """Each checkpoint after ``after`` against the log and the device key; returns (problems, last ok seq)."""
-    from cryptography.exceptions import InvalidSignature
-
     cps = store.rows("SELECT c.seq, c.hash, c.signature, a.hash AS log_hash FROM audit_checkpoints c"
                      " LEFT JOIN audit_log a ON a.seq = c.seq WHERE c.seq > ? ORDER BY c.seq", (after,))
     if not cps:
         return [], after
-    pub = _public_key(store)
-    if pub is None:
+    pubs = _public_keys(store)
+    if not pubs:
         return ["审计签名密钥缺失：无法核对审计链的签名检查点（密钥文件被删除？）"], after
     problems: list[str] = []
     last = after
@@ -168,13 +225,21 @@ def _check_checkpoints(store: "Store", after: int = 0) -> tuple[list[str], int]:
         if c["log_hash"] != c["hash"]:
             problems.append(f"审计日志第 {c['seq']} 条与其签名检查点不符：日志被改写后重算过哈希")
             continue
-        try:
-            pub.verify(base64.b64decode(c["signature"]), _message(c["seq"], c["hash"]))
-        except (InvalidSignature, ValueError):
+        if not any(_signed_by(pub, c) for pub in pubs):  # the current key, or one retired by a reset
             problems.append(f"审计检查点第 {c['seq']} 条的签名无效：检查点被伪造或改动")
             continue
         last = c["seq"]
     return problems, last
+
+
+def _signed_by(pub: Any, c: dict[str, Any]) -> bool:
+    from cryptography.exceptions import InvalidSignature
+
+    try:
+        pub.verify(base64.b64decode(c["signature"]), _message(c["seq"], c["hash"]))
+        return True
+    except (InvalidSignature, ValueError):
+        return False
 
 
 def _check_chain(store: "Store", after: int = 0) -> list[str]:
@@ -321,7 +386,11 @@ def verify(store: "Store", *, full: bool = True) -> Report:
     since = int(store.get_meta("checkpoints_since") or 0)  # entries before the feature have none
     finishes = store.rows("SELECT seq FROM audit_log WHERE entity = 'inspection' AND action = 'finish' AND seq > ?"
                           " AND seq NOT IN (SELECT seq FROM audit_checkpoints)", (max(after, since),))
-    if finishes and _public_key(store) is not None:
+    # pending (device key locked when it was written): accepted only after the last signed checkpoint
+    last = int(store.scalar("SELECT COALESCE(MAX(seq), 0) FROM audit_checkpoints") or 0)
+    pending = {p for p in _pending(store) if p > last}
+    finishes = [f for f in finishes if f["seq"] not in pending]
+    if finishes and _public_keys(store):
         problems += [f"审计日志第 {f['seq']} 条（完成检查）没有签名检查点：检查点被删除" for f in finishes[:20]]
     if full:
         problems += _check_seals(store)

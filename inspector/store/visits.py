@@ -300,7 +300,13 @@ def set_answer(store: Store, inspection_id: str, checklist_version_id: str, item
     """Validate, normalise and write one answer; it is on disk when this returns. ``value=None``
     clears it. Returns the stored (normalised) value; an invalid value is refused
     (ValidationError) and nothing is written. The item's note is kept unless ``note`` is given."""
+    from inspector import pii
+
     value = validate_answer(store, checklist_version_id, item_id, value)
+    sealed = pii.is_pii_table(value)
+    if sealed:  # trainees' names/ID/phone of a table: sealed cells in the row, the log and the seal (pii.py)
+        value = pii.seal_table(store.home, value,
+                               _table_versions(store, inspection_id, checklist_version_id, item_id))
     stored = _strict_json(value, item_id)
     ts = now_iso()
     try:
@@ -323,7 +329,23 @@ def set_answer(store: Store, inspection_id: str, checklist_version_id: str, item
                        "note": note}, actor=actor)
     except sqlite3.IntegrityError as e:
         raise _wrap_locked(e) from e
-    return value
+    return pii.mask_table(value) if sealed else value
+
+
+def _table_versions(store: Store, inspection_id: str, checklist_version_id: str, item_id: str) -> Iterable[Any]:
+    """The stored versions of a table answer, newest first: the row, then the audit log (an undo
+    hands back the masked cells of an older version). Lazy: read only when a masked cell comes back."""
+    cur = store.scalar("SELECT value FROM answers WHERE inspection_id = ? AND checklist_version_id = ? AND item_id = ?",
+                       (inspection_id, checklist_version_id, item_id))
+    if cur:
+        yield json.loads(cur)
+    needle = json.dumps(item_id, ensure_ascii=False)
+    for r in store.rows("SELECT payload FROM audit_log WHERE entity = 'inspection' AND entity_id = ?"
+                        " AND action = 'answer' AND instr(payload, ?) > 0 AND instr(payload, 'enc1:') > 0"
+                        " ORDER BY seq DESC", (inspection_id, needle)):
+        p = json.loads(r["payload"])
+        if p.get("item_id") == item_id and p.get("checklist_version_id") == checklist_version_id:
+            yield p.get("value")
 
 
 def set_note(store: Store, inspection_id: str, checklist_version_id: str, item_id: str, note: str | None,
@@ -348,8 +370,13 @@ def set_note(store: Store, inspection_id: str, checklist_version_id: str, item_i
         raise _wrap_locked(e) from e
 
 
-def get_answers(store: Store, inspection_id: str, checklist_version_id: str | None = None) -> dict[str, dict[str, Any]]:
-    """{checklist_version_id: {item_id: value}} (read-your-writes: queued answers are written first)."""
+def get_answers(store: Store, inspection_id: str, checklist_version_id: str | None = None, *,
+                unmasked: bool = False) -> dict[str, dict[str, Any]]:
+    """{checklist_version_id: {item_id: value}} (read-your-writes: queued answers are written first).
+    Sealed table cells (trainees' name/ID/phone) come as their masked copies unless ``unmasked``
+    (needs the personal-data key unlocked: pii.Locked otherwise)."""
+    from inspector import pii
+
     store.settle()
     sql, params = "SELECT checklist_version_id, item_id, value FROM answers WHERE inspection_id = ?", [inspection_id]
     if checklist_version_id:
@@ -357,7 +384,10 @@ def get_answers(store: Store, inspection_id: str, checklist_version_id: str | No
         params.append(checklist_version_id)
     out: dict[str, dict[str, Any]] = {}
     for r in store.rows(sql, params):
-        out.setdefault(r["checklist_version_id"], {})[r["item_id"]] = json.loads(r["value"]) if r["value"] else None
+        v = json.loads(r["value"]) if r["value"] else None
+        if r["value"] and pii.PREFIX in r["value"]:
+            v = pii.reveal_table(store.home, v)[0] if unmasked else pii.mask_table(v)
+        out.setdefault(r["checklist_version_id"], {})[r["item_id"]] = v
     return out
 
 

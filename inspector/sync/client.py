@@ -53,6 +53,7 @@ class SyncReport:
     seconds: float = 0.0
     pii_locked: int = 0             # ops held because the trainees' personal-data key is locked (retried next sync)
     pii_retired: int = 0            # trainee values under a key reset since (sent masked; HQ has any synced original)
+    key_locked: bool = False        # the device token is sealed and this process cannot open it: passphrase needed
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -145,7 +146,8 @@ def enrol(store: Store, hq_url: str, code: str, *, badge_no: str | None = None, 
     with store.tx() as db:
         db.execute("INSERT OR REPLACE INTO sync_enrolment (id, hq_url, device_id, token, badge_no, inspector_id,"
                    " hq_ca_sha256, enrolled_at) VALUES (1, ?, ?, ?, ?, ?, ?, ?)",
-                   (hq_url.rstrip("/"), resp["device_id"], resp["token"], badge, resp["inspector"].get("id"),
+                   (hq_url.rstrip("/"), resp["device_id"], _seal_token(home, resp["token"]), badge,
+                    resp["inspector"].get("id"),
                     sha256_hex(resp["ca_pem"].encode()), now_iso()))
         db.execute("UPDATE sync_state SET pull_cursor = 0, hq_audit_seq = 0, hq_audit_hash = NULL,"
                    " hq_audit_status = NULL WHERE id = 1")
@@ -233,11 +235,47 @@ def _only_badge(home: Any) -> str:
     return found[0]
 
 
+def _seal_token(home: Any, token: str) -> str:
+    """The device token sealed like the trainees' data (pii.seal_secret): a copied database file
+    does not carry a usable bearer token."""
+    from inspector import pii
+
+    return pii.seal_secret(home, "device-token", token.encode("utf-8"))
+
+
+def device_token(store: Store) -> str:
+    """The device token in clear, for this request only. Raises pii.Locked (passphrase needed: no OS key
+    store) or SyncError (sealed before a passphrase reset: enrol again). A token an earlier version
+    stored in clear is sealed now."""
+    from inspector import pii
+
+    e = enrolment(store)
+    if e is None:
+        raise SyncError("本机还没有在总部登记；请先运行 inspector enrol --hq 地址 --code 登记码")
+    tok = e["token"]
+    if not pii.is_sealed(tok):
+        was = store.scalar("PRAGMA secure_delete")
+        store.conn.execute("PRAGMA secure_delete=ON")  # the clear bytes must not stay in a freed cell
+        try:
+            with store.tx() as db:
+                db.execute("UPDATE sync_enrolment SET token = ? WHERE id = 1", (_seal_token(store.home, tok),))
+            store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # nor in the WAL's old frames
+        finally:
+            store.conn.execute(f"PRAGMA secure_delete={int(was or 0)}")
+        log.warning("device token stored in clear by an earlier version: sealed")
+        return str(tok)
+    try:
+        return pii.open_secret(store.home, "device-token", tok).decode("utf-8")
+    except pii.Retired:
+        raise SyncError("本机的总部登记凭据在签名口令重置前加密，已无法解密；请向总部申请新的登记码，"
+                        "用 inspector enrol 重新登记本机（已同步的记录在总部，登记后可重新同步）") from None
+
+
 def client_for(store: Store, transport: httpx.BaseTransport | None = None) -> HQClient:
     e = enrolment(store)
     if e is None:
         raise SyncError("本机还没有在总部登记；请先运行 inspector enrol --hq 地址 --code 登记码")
-    return HQClient(e["hq_url"], e["token"], transport=transport, ca_file=pinned_ca(store))
+    return HQClient(e["hq_url"], device_token(store), transport=transport, ca_file=pinned_ca(store))
 
 
 # -- sync --------------------------------------------------------------------------------------------
@@ -248,14 +286,22 @@ def sync(store: Store, *, transport: httpx.BaseTransport | None = None, progress
     rep = SyncReport()
     t0 = time.perf_counter()
     prog = progress or (lambda _e: None)
+    from inspector import pii
+
     try:  # a damaged or tampered store is never sent on: HQ would take it as the record
         integrity.require_sound(store)
+        integrity.sign_pending(store)  # checkpoints left while the device key was locked, if it opens now
     except StoreError as e:
         rep.ok = False
         rep.error = "\n".join(getattr(e, "problems", None) or [str(e)])
         log.error("sync refused: %s", rep.error)
         return rep
-    api = client_for(store, transport)
+    try:
+        api = client_for(store, transport)
+    except pii.Locked as e:  # no OS key store, no passphrase yet in this process: ask once, then retry
+        rep.ok, rep.key_locked, rep.error = False, True, str(e)
+        log.info("sync waits for a passphrase: %s", e)
+        return rep
     with store.tx() as db:
         run_id = db.execute("INSERT INTO sync_runs (started_at) VALUES (?)", (now_iso(),)).lastrowid
         db.execute("UPDATE sync_state SET last_attempt_at = ? WHERE id = 1", (now_iso(),))

@@ -91,7 +91,7 @@ def _bare_page() -> bytes:
     from reportlab.lib.pagesizes import A4
     from reportlab.platypus import Paragraph, SimpleDocTemplate
 
-    from inspector.documents.common import fonts, styles
+    from inspector.render.common import fonts, styles
 
     fonts()
     buf = io.BytesIO()
@@ -106,7 +106,7 @@ def _bare_images(paths: list[str]) -> bytes:
     from reportlab.lib.units import mm
     from reportlab.pdfgen.canvas import Canvas
 
-    from inspector.documents.common import fonts
+    from inspector.render.common import fonts
 
     cjk = fonts()[0]
     buf = io.BytesIO()

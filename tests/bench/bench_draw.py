@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from inspector import directory
+from inspector import directory_import
 from inspector.demo_directory import make_institutions, make_inspectors, make_roster, write_institutions, write_roster
 from inspector.draw import DrawParams, draw
 from inspector.sampling import read_roster, sample_file, sample_roster
@@ -108,15 +108,15 @@ def run() -> list[dict[str, Any]]:
                          "csv.reader pass only", base_csv, "< 0.5 s"))
 
         inst_csv = write_institutions(d / "institutions.csv", insts, encoding="gb18030")
-        base = _best(lambda: directory.parse_institutions(inst_csv), 1)
+        base = _best(lambda: directory_import.parse_institutions(inst_csv), 1)
         store = Store(d / "bench.db", synchronous="NORMAL")
         t0 = time.perf_counter()
-        directory.import_institutions(store, inst_csv)
+        directory_import.import_institutions(store, inst_csv)
         t = time.perf_counter() - t0
         rows.append(_row("import 10,000 institutions (GB18030 CSV → store, audit log)", t,
                          "read + validate only", base, "< 10 s"))
         t0 = time.perf_counter()
-        rep = directory.import_institutions(store, inst_csv)
+        rep = directory_import.import_institutions(store, inst_csv)
         t = time.perf_counter() - t0
         rows.append(_row("re-import the same 10,000 (all unchanged)", t, "read + validate only", base, "< 5 s",
                          f"unchanged {rep.unchanged}"))

@@ -17,7 +17,6 @@ import random
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -25,6 +24,7 @@ from typing import Any
 
 import httpx
 
+from inspector.sync.client import device_token  # the token is sealed at rest (pii.seal_secret)
 from inspector.hq import db as D
 from inspector.hq import service
 from inspector.store import Store
@@ -106,7 +106,7 @@ def _push_rows(tmp: Path) -> list[dict[str, Any]]:
         shas = _fill(store, N, rng, base)
         total = len(shas) * PHOTO_BYTES
         # baseline: the same bytes, one raw PUT each, then wipe them so the sync uploads everything again
-        tok = store.scalar("SELECT token FROM sync_enrolment")
+        tok = device_token(store)
         with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {tok}"}, timeout=120) as c:
             t0 = time.perf_counter()
             for sha in shas:
@@ -182,7 +182,7 @@ def _resume_row(tmp: Path) -> dict[str, Any]:
 
 def _pg(tmp: Path) -> tuple[str, Any]:
     """A throwaway PostgreSQL cluster (as user postgres when running as root); returns (url, stop)."""
-    from tests.hq_fixtures import PG_BIN, free_port, serve_process
+    from tests.hq_fixtures import PG_BIN, free_port
 
     if PG_BIN is None:
         raise RuntimeError("no PostgreSQL binaries")

@@ -17,7 +17,7 @@ from starlette.datastructures import UploadFile
 from inspector import forms
 from inspector.errors import FormError, ValidationError
 from inspector.hq import checklists as HC
-from inspector.hq.console import routes as R
+from inspector.hq.console import common as R
 
 logger = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)

@@ -231,6 +231,14 @@ def styles() -> dict[str, ParagraphStyle]:
     }
 
 
+_NO_HANG = ("doc_cell", "doc_small")  # styles set in table cells
+
+
+def _extra(line: Any) -> float:
+    """A wrapped line's spare width (negative: it runs past the width it was broken for)."""
+    return float(line[0] if isinstance(line, tuple) else getattr(line, "extraSpace", 0.0))
+
+
 class Para(Paragraph):
     """A Paragraph that remembers its line breaking per width. Tables wrap every cell several
     times at the same width (row heights, page splits, drawing): the CJK line breaker, which
@@ -243,6 +251,19 @@ class Para(Paragraph):
             self.width, self._wrapWidths, self.blPara, self.height = hit
             return self.width, self.height
         w, h = super().wrap(availWidth, availHeight)
+        if self.style.name.startswith(_NO_HANG) and hasattr(self, "blPara"):
+            # reportlab's CJK breaker hangs every ，”）。 that may not start a line past the line's end
+            # (two in a row: two characters); in a table cell they then cross the rule. Break such a
+            # paragraph a little narrower so nothing passes the cell's edge.
+            width = availWidth
+            for _ in range(8):
+                longest = width - min([_extra(ln) for ln in self.blPara.lines] or [0.0])
+                if longest <= availWidth + 0.5 or width <= availWidth / 2:
+                    break
+                width -= longest - availWidth + 0.5
+                _, h = super().wrap(width, availHeight)
+            self.width = w = availWidth
+            self.height = h
         if hasattr(self, "blPara"):
             cache[availWidth] = (self.width, self._wrapWidths, self.blPara, self.height)
         return w, h
@@ -352,10 +373,10 @@ class SignBox:
     date: str | None = None
 
 
-def signature_table(boxes: Sequence[SignBox], cols: int = 2) -> Table:
+def signature_table(boxes: Sequence[SignBox], cols: int = 2, width: float | None = None) -> Table:
     cells: list[Any] = []
     rows: list[list[Any]] = []
-    w = CONTENT_W / cols
+    w = (width or CONTENT_W) / cols
     for b in boxes:
         inner: list[Any] = [P(b.label, "cell")]
         img = signature_image(b.png)
@@ -570,7 +591,8 @@ def to_cst(value: str) -> str:
 
 
 def fmt_dt(value: str | None, *, minutes: bool = True) -> str:
-    """'2026-03-05T01:07:00+00:00' → '2026年03月05日 09时07分' (China Standard Time)."""
+    """'2026-03-05T01:07:00+00:00' → '2026年3月5日 09时07分' (China Standard Time; 月、日不编虚位 as
+    GB/T 9704—2012 7.3.5.3 sets dates in official documents)."""
     if not value:
         return "　　年　月　日"
     value = to_cst(value)
@@ -578,7 +600,7 @@ def fmt_dt(value: str | None, *, minutes: bool = True) -> str:
     if not m:
         return value
     y, mo, d, h, mi = m.groups()
-    s = f"{y}年{mo}月{d}日"
+    s = f"{y}年{int(mo)}月{int(d)}日"
     if minutes and h:
         s += f" {h}时{mi}分"
     return s

@@ -10,8 +10,8 @@ from typing import Any
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Spacer, Table
 
-from inspector.documents import parts
-from inspector.documents.common import CONTENT_W, P, Page, build as _build, field_table, fmt_date, fmt_dt, \
+from inspector.render import parts
+from inspector.render.common import CONTENT_W, P, Page, build as _build, field_table, fmt_date, fmt_dt, \
     grid_style, head, no_widows, signature_table
 
 _CN_NUM = "零一二三四五六七八九十"
@@ -63,26 +63,31 @@ def build(rec: dict[str, Any], *, qr_url: str | None, images: parts.Images) -> b
         story.append(P(f"{n}．{f.get('required_action') or '针对问题 ' + str(n) + ' 制定整改措施并落实到位'}"
                        + (f"（期限：{fmt_date(f['deadline'])}）" if f.get("deadline") else ""), "indent"))
     addr = agency.get("address", "")
-    story.append(P(f"整改情况报告：{cfg['report_how']}报送地址：{cfg['agency_name']}，{addr}"
-                   f"（邮编 {agency.get('postcode', '')}）；联系方式：{cfg.get('contact', '')}。", "indent"))
+    # "新乡市人力资源和社会保障局职业能力建设科（地址以本机关公布为准）": no comma inside the bureau's own name
+    sep = "" if agency.get("contact_unit") and addr.startswith(agency["contact_unit"]) else "，"
+    post = f"（邮编 {agency['postcode']}）" if agency.get("postcode") else ""
+    story.append(P(f"整改情况报告：{cfg['report_how']}报送地址：{cfg['agency_name']}{sep}{addr}{post}"
+                   f"；联系方式：{cfg.get('contact', '')}。", "indent"))
     story.append(P(f"逾期后果：{cfg['consequence']}", "indent"))
     story.append(P(f"复查安排：{cfg['reinspection']}", "indent"))
     story.append(P(f"你单位对本通知认定的事实有异议的，有权自收到本通知之日起{wording.get('statement_days', '三个工作日')}"
                    "内向本机关提出陈述、申辩，本机关将认真听取并复核。", "indent"))
-    story.append(P(f"{law.get('remedy_intro', '')}你单位如对本通知不服，可以自收到本通知之日起"
-                   f"{_days(int(rem.get('reconsideration_days', 60)))}日内向{rem.get('reconsideration_body', '')}"
-                   f"申请行政复议，也可以自收到本通知之日起{_months(int(rem.get('litigation_months', 6)))}个月内直接向"
-                   f"{rem.get('court', '')}提起行政诉讼（{rem.get('reconsideration_article', '')}、"
-                   f"{rem.get('litigation_article', '')}）。", "indent"))
-    story += [Spacer(1, 3 * mm), parts.keep(signature_table(parts.inspector_boxes(rec, images, "检查人员签名")),
-                                            *parts.closing_block(rec, insp.get("ended_at") or insp.get("started_at")))]
+    remedy = P(f"{law.get('remedy_intro', '')}你单位如对本通知不服，可以自收到本通知之日起"
+               f"{_days(int(rem.get('reconsideration_days', 60)))}日内向{rem.get('reconsideration_body', '')}"
+               f"申请行政复议，也可以自收到本通知之日起{_months(int(rem.get('litigation_months', 6)))}个月内直接向"
+               f"{rem.get('court', '')}提起行政诉讼（{rem.get('reconsideration_article', '')}、"
+               f"{rem.get('litigation_article', '')}）。", "indent")
     rcpt = parts.sig_box(rec, images, "recipient", "被检查单位签收（签名或盖章，并注明签收人身份及签收时间）")
     served = rec.get("served") or {}
     who = served.get("recipient_person") or rcpt.name
     cap = served.get("recipient_capacity") or ((insp.get("person_in_charge") or {}).get("position")
                                                if who == (insp.get("person_in_charge") or {}).get("name") else None)
     rcpt.name = f"{who or ''}（{cap or '身份未记录'}）" if who else None
-    story += [Spacer(1, 4 * mm), parts.keep(P("签收栏", "h2"), signature_table([rcpt], cols=1))]
+    # the remedy notice, the signatures with the seal and the 签收栏 stay on one page: no page carries
+    # only a seal or only the recipient's signature without text of the notice (GB/T 9704 7.3.5)
+    story.append(parts.keep(remedy, Spacer(1, 3 * mm), signature_table(parts.inspector_boxes(rec, images, "检查人员签名")),
+                            *parts.closing_block(rec, insp.get("ended_at") or insp.get("started_at")),
+                            Spacer(1, 4 * mm), P("签收栏", "h2"), signature_table([rcpt], cols=1)))
     story += parts.photo_appendix(rec, [p for p in photos if p.get("finding_no")], images)
     page = Page(title=f"{rec['title']}｜{inst.get('name')}", number=rec["number"])
     return _build(story, page, author=cfg["agency_name"], subject=rec["number"] or "")

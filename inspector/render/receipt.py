@@ -7,8 +7,8 @@ from typing import Any
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Spacer, Table
 
-from inspector.documents import parts
-from inspector.documents.common import CONTENT_W, P, Page, build as _build, checkbox, fmt_dt, grid_style, head, \
+from inspector.render import parts
+from inspector.render.common import CONTENT_W, P, Page, build as _build, checkbox, fmt_dt, grid_style, head, \
     signature_image
 
 METHODS = ("直接送达", "留置送达", "邮寄送达", "电子送达")

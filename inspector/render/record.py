@@ -9,11 +9,11 @@ import re
 from typing import Any
 
 from reportlab.lib.units import mm
-from reportlab.platypus import Flowable, Spacer, Table
+from reportlab.platypus import Flowable, Spacer, Table, TableStyle
 
-from inspector.documents import parts
-from inspector.documents.common import CONTENT_W, H2, P, Page, SignBox, build as _build, checkbox, field_table, fmt_dt, \
-    grid_style, head, no_widows, signature_table
+from inspector.render import parts
+from inspector.render.common import CONTENT_W, H2, P, Page, SignBox, build as _build, checkbox, field_table, fmt_dt, \
+    fonts, grid_style, head, no_widows, signature_table
 
 
 def _facts(rec: dict[str, Any]) -> list[Flowable]:
@@ -133,9 +133,14 @@ def build(rec: dict[str, Any], *, qr_url: str | None, images: parts.Images) -> b
     boxes = [parts.sig_box(rec, images, "person_in_charge", label, pic.get("name")),
              parts.sig_box(rec, images, "witness", "见证人签名（被检查单位拒绝签名时）")]
     seal = parts.seal_box("被检查单位（盖章）")
-    sign_row = Table([[signature_table(boxes[:1], cols=1), seal]], colWidths=[CONTENT_W - 64 * mm, 64 * mm])
-    sign_row.setStyle(grid_style([("GRID", (0, 0), (-1, -1), 0, (1, 1, 1)), ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                                  ("LEFTPADDING", (0, 0), (-1, -1), 0), ("RIGHTPADDING", (0, 0), (-1, -1), 0)]))
+    # the signature box as wide as its column (it overlapped the seal box) and no rules of the
+    # layout table over the boxes' own borders
+    sign_row = Table([[signature_table(boxes[:1], cols=1, width=CONTENT_W - 64 * mm), seal]],
+                     colWidths=[CONTENT_W - 64 * mm, 64 * mm])
+    sign_row.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), fonts()[0]),  # else Helvetica, not embedded
+                                  ("VALIGN", (0, 0), (-1, -1), "TOP"), ("ALIGN", (1, 0), (1, 0), "RIGHT"),
+                                  ("LEFTPADDING", (0, 0), (-1, -1), 0), ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+                                  ("TOPPADDING", (0, 0), (-1, -1), 0), ("BOTTOMPADDING", (0, 0), (-1, -1), 0)]))
     story += [parts.keep(*opinion, Spacer(1, 2 * mm), sign_row, Spacer(1, 2 * mm),
                          signature_table(boxes[1:], cols=1), Spacer(1, 3 * mm),
                          signature_table(parts.inspector_boxes(rec, images)),

@@ -9,7 +9,7 @@ from PIL import Image as PILImage
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Image, KeepTogether, PageBreak, Spacer, Table
 
-from inspector.documents.common import CONTENT_W, P, SignBox, fmt_date, fmt_dt, grid_style, no_widows
+from inspector.render.common import CONTENT_W, P, SignBox, fmt_date, fmt_dt, grid_style, no_widows
 
 STATUS_TEXT = {"pass": "符合", "fail": "不符合", "na": "不适用", "unanswered": "未答", "answered": "已记录"}
 _NEGATED = ("经现场检查，未达到以下要求：", "未达到以下要求：", "未达到要求：")

@@ -11,7 +11,7 @@ from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.units import mm
 from reportlab.platypus import SimpleDocTemplate, Spacer, Table
 
-from inspector.documents.common import MARGIN_X, P, Page, _numbered_canvas, fonts, grid_style
+from inspector.render.common import MARGIN_X, P, Page, _numbered_canvas, fonts, grid_style
 
 TITLE = "职业技能培训和评价工作专项整治行动问题台账"
 COLUMNS = ("序号", "机构名称", "问题简述", "涉及人数", "资金金额", "责任人", "整改措施", "整改期限", "整改结果",
@@ -26,7 +26,7 @@ def rows_from_store(store: Any, *, institution_id: str | None = None, since: str
     问题简述 states the facts as the documents do, with what the finding cites under the laptop's
     jurisdiction profile (catalogue codes, or the bureau's problem category)."""
     from inspector import profiles
-    from inspector.documents import parts
+    from inspector.render import parts
     from inspector.store import documents as docs
 
     prof = profile or profiles.active(store)
@@ -75,7 +75,7 @@ def rows_from_store(store: Any, *, institution_id: str | None = None, since: str
 
 
 def write_xlsx(path: Any, rows: Sequence[dict[str, Any]], *, date: str | None = None, unit: str = "",
-               footer: dict[str, str] | None = None, annex: str = "附件3") -> str:
+               footer: dict[str, str] | None = None, annex: str = "", title: str = TITLE) -> str:
     """The annex as the seed lays it out, print-ready (inspector.reports.xlsx_print): 整改期限 and
     日期 as date cells, 资金金额 as an amount, the header row repeated on every page."""
     from openpyxl import Workbook
@@ -87,7 +87,7 @@ def write_xlsx(path: Any, rows: Sequence[dict[str, Any]], *, date: str | None = 
     ws.title = "问题台账"
     n = len(COLUMNS)
     X.line(ws, 1, annex, n, size=11)
-    X.line(ws, 2, TITLE, n, size=16, bold=True, horizontal="center")
+    X.line(ws, 2, title, n, size=16, bold=True, horizontal="center")
     ws.cell(3, 1, "日期：").alignment = X.align("left")
     X.set_date(ws.cell(3, 2), date or _dt.date.today().isoformat())
     ws.cell(3, 2).alignment = X.align("left")
@@ -135,7 +135,8 @@ DRAFT_NOTE = "草稿：本机生成，未经总部编号与签章，不作为正
 
 
 def build_pdf(rows: Sequence[dict[str, Any]], *, date: str | None = None, unit: str = "",
-              footer: dict[str, str] | None = None, annex: str = "附件3", number: str | None = None) -> bytes:
+              footer: dict[str, str] | None = None, annex: str = "", number: str | None = None,
+              title: str = TITLE) -> bytes:
     """The ledger as a PDF. Only HQ issues it (``number`` given; HQ then signs it,
     inspector/hq/ledger_issue.py); without a number it is a draft and says so on every page."""
     draft = number is None
@@ -165,11 +166,12 @@ def build_pdf(rows: Sequence[dict[str, Any]], *, date: str | None = None, unit: 
     meta.setStyle(grid_style([("GRID", (0, 0), (-1, -1), 0, (1, 1, 1))]))
     foot = Table([[P(f"{k}：{f.get(k, '')}", "body") for k in FOOTER]], colWidths=[page_w / 3] * 3)
     foot.setStyle(grid_style([("GRID", (0, 0), (-1, -1), 0, (1, 1, 1))]))
-    story = [P(annex, "body"), P(TITLE + ("（草稿）" if draft else ""), "title")]
+    # annex label and title from the jurisdiction profile: "附件3" only for 新人社办〔2023〕35号's form
+    story = [P(annex, "body"), P(title + ("（草稿）" if draft else ""), "title")]
     story.append(P(DRAFT_NOTE if draft else number, "number"))
     story += [meta, Spacer(1, 2 * mm), t, Spacer(1, 5 * mm), foot]
     buf = io.BytesIO()
     doc = SimpleDocTemplate(buf, pagesize=landscape(A4), leftMargin=MARGIN_X, rightMargin=MARGIN_X,
-                            topMargin=18 * mm, bottomMargin=18 * mm, title=TITLE, creator="inspector", invariant=1)
-    doc.build(story, canvasmaker=_numbered_canvas(Page(title=TITLE + ("（草稿）" if draft else ""), number=number)))
+                            topMargin=18 * mm, bottomMargin=18 * mm, title=title, creator="inspector", invariant=1)
+    doc.build(story, canvasmaker=_numbered_canvas(Page(title=title + ("（草稿）" if draft else ""), number=number)))
     return buf.getvalue()

@@ -1,12 +1,12 @@
 """问题台账 rows (新人社办〔2023〕35号 附件3) from HQ's rows: one row per finding of a finished
 check, filtered by period, county and institution kind. Rendering (XLSX/PDF with the annex's
-exact header, columns and footer) is ``inspector.documents.ledger``'s, shared with the laptop.
+exact header, columns and footer) is ``inspector.render.ledger_sheet``'s, shared with the laptop.
 """
 from __future__ import annotations
 
 from typing import Any, Iterable, Mapping
 
-from inspector.documents.ledger import COLUMNS, FOOTER, TITLE, build_pdf, write_xlsx  # noqa: F401
+from inspector.render.ledger_sheet import COLUMNS, FOOTER, TITLE, build_pdf, write_xlsx  # noqa: F401
 from inspector.reports.progress import _list, counted_inspections
 
 RESULT = {"待整改": "整改中", "已按期整改": "已按期整改", "逾期整改": "逾期整改",
