@@ -413,11 +413,14 @@ def _rule_trainees(item: Item, value: Any) -> Flagged:
             out.append(("cert_without_exam", f"学员{r['name']}持有证书但未参加考试"))
         if r["subsidised"] and r["extra_fees"] is not None and r["extra_fees"] > 0:
             out.append(("extra_fees", f"学员{r['name']}参加补贴性培训，另被收取费用 {fmt_num(r['extra_fees'])} 元"))
-    seen: dict[tuple[str, str], list[str]] = {}
+    seen: dict[tuple[str, str, str], list[str]] = {}
     for r in rows:
         if r["id_no"] and r["trade"]:
-            seen.setdefault((r["id_no"], r["trade"]), []).append(r["name"])
-    for (idn, trade), names in seen.items():
+            # a sealed row shows only the masked number (first 6 + last 4): two trainees may share it,
+            # so masked rows count as one person only with the same (masked) name as well
+            same_name = str(r["name"] or "") if "*" in str(r["id_no"]) else ""
+            seen.setdefault((str(r["id_no"]), str(r["trade"]), same_name), []).append(r["name"])
+    for (idn, trade, _name), names in seen.items():
         if len(names) > 1:
             out.append(("duplicate", f"身份证号 {mask_id(idn)} 在工种“{trade}”重复参训 {len(names)} 次"
                                      f"（{'、'.join(names)}）"))

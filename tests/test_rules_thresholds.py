@@ -306,6 +306,18 @@ def test_trainee_duplicate_and_masking():
     assert "199001" not in r.reason and mask_id("110105199001011234") == "110105********1234"
 
 
+def test_masked_duplicates_need_the_same_masked_name_too():
+    """Sealed table rows reach the rule masked (first 6 + last 4 digits): two different trainees can
+    share that, so masked rows are one person only when their masked names agree as well."""
+    a, b = mask_id("110105199001011234"), mask_id("110105198507151234")
+    assert a == b
+    two_people = [trainee("王*", id_no=a, trade="电工"), trainee("李**", id_no=b, trade="电工")]
+    assert _trainees(two_people).status == "pass"
+    one_twice = [trainee("王*", id_no=a, trade="电工"), trainee("王*", id_no=b, trade="电工")]
+    r = _trainees(one_twice)
+    assert r.status == "fail" and r.reason == "身份证号 110105********1234 在工种“电工”重复参训 2 次（王*、王*）"
+
+
 def test_codes_follow_the_institution_kind():
     row = [trainee("丙", exam=False, certificate=True)]
     assert _trainees(row, "培训机构").codes == ("PX-YZ-11",)
