@@ -17,15 +17,9 @@ from inspector.draw import DrawParams, draw
 from inspector.sampling import read_roster, sample_file, sample_roster
 from inspector.store import Store
 from inspector.store import directory as repo
+from tests.bench import best
 
 
-def _best(fn: Callable[[], Any], repeat: int = 3) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def _row(name: str, seconds: float, baseline: str, base: float, target: str, note: str = "",
@@ -54,8 +48,8 @@ def run() -> list[dict[str, Any]]:
     def any_inspector(inst: dict[str, Any], x: dict[str, Any]) -> bool:
         return True
 
-    base = _best(lambda: lottery(15, 0.0, any_inspector))
-    t = _best(lambda: draw(insts, insps, "bench", DrawParams()))
+    base = best(lambda: lottery(15, 0.0, any_inspector), 3)
+    t = best(lambda: draw(insts, insps, "bench", DrawParams()), 3)
     n = len(draw(insts, insps, "bench", DrawParams()).tasks)
     rows.append(_row("draw 10,000 institutions / 500 inspectors (15 per county)", t,
                      "random.sample lottery per county and team", base, "< 1 s", f"{n} tasks",
@@ -66,9 +60,9 @@ def run() -> list[dict[str, Any]]:
         return x["county"] != inst["county"] and inst["credit_code"] not in x["conflicts"] \
             and inst["name"] not in x["conflicts"]
 
-    base = _best(lambda: lottery(15, 0.1, eligible_away))
+    base = best(lambda: lottery(15, 0.1, eligible_away), 3)
     p = DrawParams(ratio=0.1, exclude_home_county=True)
-    t = _best(lambda: draw(insts, insps, "bench", p))
+    t = best(lambda: draw(insts, insps, "bench", p), 3)
     n = len(draw(insts, insps, "bench", p).tasks)
     rows.append(_row("draw 10,000 / 500, ratio 10 %, 异地, conflicts", t,
                      "random.sample lottery filtering conflicts and home county", base, "< 1 s", f"{n} tasks",
@@ -86,8 +80,8 @@ def run() -> list[dict[str, Any]]:
                 for _ in csv.reader(f):
                     pass
 
-        base_csv = base = _best(read_csv_only)
-        t = _best(lambda: sample_file(csv_path, "bench").to_json())
+        base_csv = base = best(read_csv_only, 3)
+        t = best(lambda: sample_file(csv_path, "bench").to_json(), 3)
         rows.append(_row("sample 20,000-row roster from GB18030 CSV (read, flag, sample, mask)", t,
                          "csv.reader pass only", base, "< 2 s"))
 
@@ -99,16 +93,16 @@ def run() -> list[dict[str, Any]]:
                 pass
             wb.close()
 
-        base = _best(read_xlsx_only, 1)
-        t = _best(lambda: sample_file(xlsx_path, "bench").to_json(), 1)
+        base = best(read_xlsx_only, 1)
+        t = best(lambda: sample_file(xlsx_path, "bench").to_json(), 1)
         rows.append(_row("sample 20,000-row roster from XLSX", t, "openpyxl read-only pass", base, "< 5 s"))
         rows_ = read_roster(csv_path)
-        t = _best(lambda: sample_roster(rows_, "bench"))
+        t = best(lambda: sample_roster(rows_, "bench"), 3)
         rows.append(_row("sample_roster() on 20,000 rows in memory (GUI path)", t,
                          "csv.reader pass only", base_csv, "< 0.5 s"))
 
         inst_csv = write_institutions(d / "institutions.csv", insts, encoding="gb18030")
-        base = _best(lambda: directory_import.parse_institutions(inst_csv), 1)
+        base = best(lambda: directory_import.parse_institutions(inst_csv), 1)
         store = Store(d / "bench.db", synchronous="NORMAL")
         t0 = time.perf_counter()
         directory_import.import_institutions(store, inst_csv)
@@ -124,8 +118,8 @@ def run() -> list[dict[str, Any]]:
         queries = ["红旗", "职业技能", insts[77]["credit_code"], "长垣市 育婴员", "华宇", "9141"]
         per = []
         for q in queries:
-            per.append(_best(lambda q=q: repo.search(store, q, 20), 5))
-        base = _best(lambda: store.scalar("SELECT count(*) FROM institutions WHERE address <> ''"), 5)
+            per.append(best(lambda q=q: repo.search(store, q, 20), 5))
+        base = best(lambda: store.scalar("SELECT count(*) FROM institutions WHERE address <> ''"), 5)
         rows.append(_row("search(store, text, 20) over 10,000 institutions (median of 6 queries)",
                          statistics.median(per), "full scan count(*)", base, "< 0.05 s",
                          f"max {max(per) * 1000:.1f} ms"))

@@ -12,22 +12,16 @@ from __future__ import annotations
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from inspector.store import Store, integrity, visits
 from inspector.util import now_iso
 from tests.store_fixtures import seed_minimal
+from tests.bench import best
 
 VISITS, ANSWERS = 1000, 10
 
 
-def _best(fn: Callable[[], Any], n: int = 5) -> float:
-    times = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def _finished(store: Store, inst: str, cv: str) -> str:
@@ -52,9 +46,9 @@ def run() -> list[dict[str, Any]]:
     s = Store(home / "inspector.db")
     n_entries = s.scalar("SELECT count(*) FROM audit_log")
     n_cps = s.scalar("SELECT count(*) FROM audit_checkpoints")
-    full = _best(lambda: integrity.verify(s, full=True), 3)
+    full = best(lambda: integrity.verify(s, full=True), 3)
     assert integrity.verify(s, full=True).ok
-    fast = _best(lambda: integrity.verify(s, full=False))
+    fast = best(lambda: integrity.verify(s, full=False))
     # a day's work since the last start: one more finished visit, then the next start's check
     fresh = []
     for _ in range(5):
@@ -70,7 +64,7 @@ def run() -> list[dict[str, Any]]:
         integrity.verify(st, full=False)
         st.close()
 
-    opened = _best(open_and_check)
+    opened = best(open_and_check)
     note = f"{n_entries} audit entries, {n_cps} signed checkpoints, {VISITS} finished inspections × {ANSWERS} answers"
     meaning = "how much of the full check the app pays at every start; the full check stays for sync and audit verify"
     return [

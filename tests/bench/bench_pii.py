@@ -16,22 +16,16 @@ import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 from inspector import pii
 from inspector import store as store_mod
 from inspector.store import Store, visits
 from inspector.util import new_id, now_iso
 from tests.store_fixtures import seed_minimal
+from tests.bench import best
 
 
-def _best(fn: Callable[[], Any], n: int = 5) -> float:
-    times = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 @contextmanager
@@ -89,12 +83,12 @@ def _trainee_rows(tmp: Path) -> list[dict[str, Any]]:
                 "seconds": min(w_enc), "baseline": "same rows in plaintext", "baseline_seconds": min(w_plain),
                 "ratio": min(w_enc) / min(w_plain), "target": "≤ 1.5× not expected; sampling writes ≤ a few dozen rows",
                 "note": f"{min(w_enc) / 1000 * 1e3:.2f} ms per row"})
-    t_masked = _best(lambda: visits.list_trainee_checks(s_enc, a))
-    t_plain = _best(lambda: visits.list_trainee_checks(s_plain, b))
+    t_masked = best(lambda: visits.list_trainee_checks(s_enc, a))
+    t_plain = best(lambda: visits.list_trainee_checks(s_plain, b))
     out.append({"name": "read 1,000 trainee checks, masked copies (screens, CLI)", "seconds": t_masked,
                 "baseline": "same rows in plaintext", "baseline_seconds": t_plain, "ratio": t_masked / t_plain,
                 "target": "≈ 1.0×"})
-    t_open = _best(lambda: visits.list_trainee_checks(s_enc, a, unmasked=True))
+    t_open = best(lambda: visits.list_trainee_checks(s_enc, a, unmasked=True))
     out.append({"name": "read 1,000 trainee checks, decrypted (sync, 'show unmasked')", "seconds": t_open,
                 "baseline": "same rows in plaintext", "baseline_seconds": t_plain, "ratio": t_open / t_plain,
                 "target": "-", "note": f"{t_open / 1000 * 1e3:.2f} ms per row"})
@@ -204,7 +198,7 @@ def _sqlcipher(tmp: Path, plain_db: Path) -> list[dict[str, Any]]:
         k.execute("SELECT COUNT(*) FROM inspections").fetchone()
         k.close()
 
-    t_c, t_p = _best(open_cipher), _best(open_plain)
+    t_c, t_p = best(open_cipher), best(open_plain)
     rows = [{"name": "SQLCipher 4: open the 100,000-answer store with its key, first read", "seconds": t_c,
              "baseline": "plain SQLite, same file and read", "baseline_seconds": t_p, "ratio": t_c / t_p,
              "target": "(alternative)", "note": "key derivation at every open of every connection (CLI, GUI worker)"}]
@@ -272,9 +266,9 @@ def run() -> list[dict[str, Any]]:
     _big_store(big_with)
     with _without_pii():
         _big_store(big_without)
-    t_w = _best(lambda: _open_close(big_with))
+    t_w = best(lambda: _open_close(big_with))
     with _without_pii():
-        t_wo = _best(lambda: _open_close(big_without))
+        t_wo = best(lambda: _open_close(big_without))
     rows.append({"name": "open a store with 100,000 answers, with PII encryption", "seconds": t_w,
                  "baseline": "same store without it", "baseline_seconds": t_wo, "ratio": t_w / t_wo,
                  "target": "≤ 1.5× (expected ≈ 1.0×)"})

@@ -11,15 +11,9 @@ from inspector.store import Store
 from inspector.store import visits
 from inspector.util import new_id, now_iso
 from tests.store_fixtures import seed_minimal
+from tests.bench import best
 
 
-def _best(fn, n: int = 7) -> float:
-    times = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def run() -> list[dict]:
@@ -49,7 +43,7 @@ def run() -> list[dict]:
         conn.execute("SELECT COUNT(*) FROM inspections").fetchone()
         conn.close()
 
-    t_big, t_raw = _best(lambda: open_close(big)), _best(lambda: raw_open(big))
+    t_big, t_raw = best(lambda: open_close(big), 7), best(lambda: raw_open(big), 7)
     rows = [{"name": f"open a store holding {n:,} answers", "seconds": t_big,
              "baseline": "sqlite3.connect + the same first read on the same file", "baseline_seconds": t_raw,
              "ratio": t_big / t_raw, "target": "< 0.100 s",
