@@ -75,7 +75,7 @@ def test_threshold_turns_red_with_reason_and_basis(qtbot, visit):
     assert row.property("state") == "fail"
     assert row.editor.edit.property("state") == "fail"
     text = row.feedback.text()
-    assert "280" in text and "300" in text and "依据" in text and "PX-YB-3" in text
+    assert "280" in text and "300" in text and "依据" in text and "问题类别 培训场地" in text and "PX-" not in text
     assert row.feedback.isVisibleTo(visit)
     assert _stored(visit)["T-3-1"] == 280
     # typing on to 320 passes; the whole entry is one undo step
@@ -253,7 +253,7 @@ def test_full_visit_sign_preview_print_finish(qtbot, visit, tmp_path, monkeypatc
     fs = visits.list_findings(visit.store, visit.inspection_id)
     assert [f.codes for f in fs] == [["PX-YB-3"]]
     fp.table.selectRow(0)
-    assert "PX-YB-3" in fp.codes.text()
+    assert "培训场地" in fp.codes.text() and "PX-" not in fp.codes.text()  # 新乡 cites its 问题类别, no catalogue
     fp.desc.setPlainText("经现场测量，理论课集中培训面积约 280 平方米。")
     fp.action.setText("扩充理论教学场地至 300 平方米以上")
     qtbot.mouseClick(fp.save_btn, Qt.MouseButton.LeftButton)

@@ -241,6 +241,17 @@ def load_version(store: Store, version_id: str) -> Any:
     return _cl_cache[key]
 
 
+def cited_labels(store: Store, item_id: str | None, basis: str | None, codes: list[str] | None) -> tuple[str, str]:
+    """(heading, text) of what a finding on this item cites under the laptop's profile: 失信代码 of the
+    catalogue where the profile has one (内蒙古), else the bureau's 问题类别 (新乡) — never another
+    jurisdiction's codes."""
+    from inspector import profiles
+
+    prof = profiles.active(store)
+    labels = prof.cite(item_id, basis, list(codes or []))["labels"]
+    return ("失信代码" if prof.uses_catalogue else "问题类别"), "、".join(labels)
+
+
 def evaluate_item(item: Any, value: Any) -> Any:
     from inspector import rules
 

@@ -798,9 +798,11 @@ class ItemRow(QFrame):
     noted = Signal(str, str)         # item_id, note text (user edits only)
     focused = Signal(str)
 
-    def __init__(self, item: Any, index_label: str, parent: QWidget | None = None):
+    def __init__(self, item: Any, index_label: str, parent: QWidget | None = None, cite: Any = None):
         super().__init__(parent)
         self.item = item
+        # (item_id, basis, codes) -> (heading, labels) under the laptop's profile (core.cited_labels)
+        self.cite = cite or (lambda _i, _b, codes: ("失信代码", "、".join(codes or [])))
         self.setObjectName("itemrow")
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
@@ -925,12 +927,12 @@ class ItemRow(QFrame):
         self.status = res.status
         set_state(self, res.status if res.status in ("pass", "fail", "na") else "")
         if res.status == "fail":
-            codes = "、".join(res.codes) if res.codes else ""
+            heading, labels = self.cite(self.item.id, self.item.basis, list(res.codes or []))
             text = f"✗ {res.reason or '不符合'}"
             if res.basis:
                 text += f"<br><span style='color:#6b7280'>依据：{res.basis}</span>"
-            if codes:
-                text += f" <span style='color:#6b7280'>｜失信代码 {codes}</span>"
+            if labels:
+                text += f" <span style='color:#6b7280'>｜{heading} {labels}</span>"
             self.feedback.setText(text)
             set_state(self.feedback, "fail")
             self.feedback.show()

@@ -163,7 +163,8 @@ class SectionPage(QScrollArea):
         lay.addWidget(keys)
         self.rows: dict[str, ItemRow] = {}
         for k, item in enumerate(section.items, start=1):
-            row = ItemRow(item, f"{number}.{k}", body)
+            row = ItemRow(item, f"{number}.{k}", body,
+                          cite=lambda i, b, c: core.cited_labels(visit.store, i, b, c))
             row.answered.connect(lambda iid, v, cv=cv_id: visit.on_answer(cv, iid, v))
             if hasattr(row, "noted"):
                 row.noted.connect(lambda iid, t, cv=cv_id: visit.on_note(cv, iid, t))

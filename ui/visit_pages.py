@@ -431,7 +431,11 @@ class FindingsPage(_Page):
             lambda _i: self.visit.update_fields("检查结果", result_category=self.result.currentData()))
         bar.addWidget(self.result)
         self.lay.addLayout(bar)
-        cols = [Col("position", "序号", 40), Col("codes", "失信代码", fmt=lambda v, r: "、".join(v or [])),
+        store = self.visit.store
+        heading = core.cited_labels(store, None, None, [])[0]  # 失信代码 (catalogue) or 问题类别, by profile
+        self._catalogue = heading == "失信代码"
+        cols = [Col("position", "序号", 40),
+                Col("codes", heading, fmt=lambda v, r: core.cited_labels(store, r.get("item_id"), r.get("basis"), v)[1]),
                 Col("severity", "程度"), Col("description", "问题描述（中性陈述事实）"),
                 Col("deadline", "整改期限")]
         self.model = ListModel(cols, self._rows, self)
@@ -452,7 +456,7 @@ class FindingsPage(_Page):
         self.codes = QLabel("", ed)
         self.codes.setWordWrap(True)
         self.codes.setStyleSheet(f"color:{GREY}")
-        f.addRow("失信代码", self.codes)
+        f.addRow(heading, self.codes)
         self.desc = QPlainTextEdit(ed)
         self.desc.setMaximumHeight(70)
         self.desc.setTabChangesFocus(True)  # Tab leaves the text (a fact statement needs no tab stops)
@@ -594,7 +598,9 @@ class FindingsPage(_Page):
             return
         self._loading = True
         try:
-            self.codes.setText("；".join(f"{c} {core.catalogue_text(c)}" for c in f.codes) or "（无）")
+            labels = core.cited_labels(self.visit.store, f.item_id, f.basis, f.codes)[1]
+            self.codes.setText(("；".join(f"{c} {core.catalogue_text(c)}" for c in labels.split("、"))
+                                if labels and self._catalogue else labels) or "（无）")
             self.desc.setPlainText(f.description)
             self.action.setText(f.required_action or "")
             if f.deadline:
