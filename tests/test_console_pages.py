@@ -365,6 +365,17 @@ def test_inspection_page_shows_findings_without_amount(world):
     assert r.text.count("资金金额 —") == sum(1 for f in rows if f.amount is None)
 
 
+def test_inspection_page_masks_the_person_in_charges_phone(world):
+    """HQ holds the real phone (synced from the laptop, where it is sealed); the page shows it masked."""
+    with world["hq"].engine.connect() as conn:
+        pic = conn.execute(sa.select(D.inspections.c.person_in_charge).where(
+            D.inspections.c.id == world["refused"])).scalar_one()
+    assert "13900000001" in str(pic)
+    r = world["clients"]["view"].get(f"/console/inspections/{world['refused']}")
+    assert r.status_code == 200 and "周负责" in r.text
+    assert "13900000001" not in r.text and "139****0001" in r.text
+
+
 @pytest.mark.parametrize("fmt", ["csv-gb18030", "xlsx"])
 def test_self_assessment_import_reads_gb18030_csv_and_xlsx(world, tmp_path, fmt):
     """自评 goes through the shared tabular reader: a GB18030 CSV (Excel in China) and an XLSX import,

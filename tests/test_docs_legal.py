@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from inspector import profiles
+from inspector import pii, profiles
 from tests.docs_fixtures import pdf_pages, pdftext, run
 
 DOCS = ("record", "notice", "receipt", "ledger_pdf")
@@ -76,6 +76,9 @@ def test_header_numbers_unit_people(produced):
         assert f"{ins['name']}（执法证号{ins['badge_no']}）" in t["notice"]
     # the on-site person's ID is recorded, masked on the copy
     assert pic["id_no"] not in rec and f"身份证件号码{pic['id_no'][:4]}**********{pic['id_no'][-4:]}" in rec
+    # their phone and ID number are sealed at rest (the row keeps masked copies), and print masked
+    assert pii.is_sealed(pic["id_no_sealed"]) and pii.is_sealed(pic["phone_sealed"])
+    assert "****" in pic["phone"] and f"联系电话{pic['phone']}" in rec
 
 
 def test_times_are_china_standard_time_whatever_the_laptop_zone(produced):

@@ -675,3 +675,77 @@ def test_locked_device_key_start_check_and_sync_prompt_once(tmp_path, hq):
     rep = integrity.verify(store)
     assert any(f"第 {first_seq} 条" in p and "没有签名检查点" in p for p in rep.problems), rep.problems
     store.close()
+
+
+# -- the on-site person in charge ---------------------------------------------------------------------
+def _hq_person_in_charge(hq: Any, iid: str) -> dict[str, Any]:
+    with hq.engine.connect() as c:
+        v = c.execute(sa.select(D.inspections.c.person_in_charge).where(D.inspections.c.id == iid)).scalar_one()
+    return json.loads(v) if isinstance(v, str) else v
+
+
+def test_person_in_charge_phone_and_id_sealed_masked_kept_and_real_at_hq(tmp_path, hq):
+    store = enrolled_laptop(tmp_path / "laptop", hq)
+    home = store.home
+    iid = make_inspection(store, random.Random(3), photos=0)
+    phone, idn = "13912345678", "410702198507150031"
+    visits.update_inspection(store, iid, actor="test", person_in_charge={
+        "name": "王建华", "position": "校长", "phone": phone, "id_no": idn, "recusal": "不申请回避。"})
+    pic = visits.get_inspection(store, iid).person_in_charge
+    # screens, the CLI and the printed 笔录 get the masked copies; the name (the signer) stays
+    assert (pic["name"], pic["phone"], pic["id_no"]) == ("王建华", "139****5678", "410702********0031")
+    assert pii.is_sealed(pic["phone_sealed"]) and pii.is_sealed(pic["id_no_sealed"])
+    # the form hands the masked values back when another field changes: the sealed originals stay
+    shown = {k: v for k, v in pic.items() if not k.endswith("_sealed")}
+    visits.update_inspection(store, iid, actor="test", person_in_charge={**shown, "position": "副校长"})
+    again = visits.get_inspection(store, iid).person_in_charge
+    assert again["position"] == "副校长"
+    assert (again["phone_sealed"], again["id_no_sealed"]) == (pic["phone_sealed"], pic["id_no_sealed"])
+    # a new number replaces both copies
+    visits.update_inspection(store, iid, actor="test", person_in_charge={**shown, "phone": "13700001111"})
+    now = visits.get_inspection(store, iid).person_in_charge
+    assert now["phone"] == "137****1111" and now["phone_sealed"] != pic["phone_sealed"]
+    # a made-up "sealed" value is not taken over
+    visits.update_inspection(store, iid, actor="test",
+                             person_in_charge={**shown, "phone": "139****0000", "phone_sealed": "enc1:AAAA"})
+    assert visits.get_inspection(store, iid).person_in_charge["phone_sealed"] != "enc1:AAAA"
+    # undo hands an earlier stored state back whole: its sealed originals come back
+    visits.update_inspection(store, iid, actor="test", person_in_charge=pic)
+    assert visits.get_inspection(store, iid).person_in_charge == pic
+
+    secrets = [("phone", phone.encode()), ("id", idn.encode()), ("new phone", b"13700001111")]
+    rep = sync(store)
+    assert rep.ok, rep.error
+    # HQ keeps the real values in the shape it always had
+    at_hq = _hq_person_in_charge(hq, iid)
+    assert (at_hq["phone"], at_hq["id_no"], at_hq["name"]) == (phone, idn, "王建华")
+    assert not any(k.endswith("_sealed") for k in at_hq)
+    # nothing in clear at rest: database, WAL, audit log and outbox payloads, the data folder
+    payloads = "\n".join(r["payload"] for r in store.rows("SELECT payload FROM outbox")).encode("utf-8")
+    audit = "\n".join(str(r["payload"]) for r in store.rows("SELECT payload FROM audit_log")).encode("utf-8")
+    (tmp_path / "outbox.bin").write_bytes(payloads + audit)
+    files = [home / "inspector.db", home / "inspector.db-wal", tmp_path / "outbox.bin", *_all_files(home)]
+    assert _found(files, secrets) == []
+    store.close()
+
+
+
+def test_one_key_agreement_serves_a_bounded_run_of_values(home, monkeypatch):
+    """Sealing a roster costs one X25519 agreement per run of values, not one per value; the run is
+    bounded (uses and time) and every value still opens on its own with its field bound."""
+    monkeypatch.setattr(pii, "_EPH_USES", 3)
+    pii.public_key(home)
+    values = [f"1380000{i:04d}" for i in range(7)]
+    tokens = [pii.seal(home, v, "phone") for v in values]
+    import base64
+
+    ephs = [base64.b64decode(t[len(pii.PREFIX):])[8:40] for t in tokens]
+    assert len(set(ephs)) == 3 and ephs[0] == ephs[2] != ephs[3]
+    assert len({base64.b64decode(t[len(pii.PREFIX):])[40:52] for t in tokens}) == 7   # fresh nonce each
+    monkeypatch.setattr(pii, "_EPH_SECONDS", -1.0)                                       # the time bound
+    assert base64.b64decode(pii.seal(home, "x", "phone")[len(pii.PREFIX):])[8:40] not in ephs
+    assert [pii.open_(home, t, "phone") for t in tokens] == values
+    with pytest.raises(pii.PiiError):                 # the field is bound: a phone is not an ID number
+        pii.open_(home, tokens[0], "id_number")
+    pii.lock(home)                                    # the cached ciphers go with the unlocked key
+    assert not [k for k in pii._opened if k[0] == pii._home(home)]

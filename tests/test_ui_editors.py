@@ -252,22 +252,92 @@ def test_every_item_has_a_note_that_survives_answers(qtbot, visit):
     assert visits.get_notes(visit.store, visit.inspection_id)[key] == "灭火器过期两个月"
 
 
-def test_photo_by_keyboard_and_the_warning_clears(qtbot, visit, tmp_path, monkeypatch):
-    from ui.qt import QFileDialog, Qt
+def _in_file_dialog(qtbot, steps: list[str | None], seen: dict) -> None:
+    """Once Qt's own file dialog is up with the keyboard in it: note its title, folder, buttons and
+    focused field, then type each step into the focused field and press Enter (None: Escape).
+    Runs from the event loop: the dialog is modal, so the key that opens it returns when it closes."""
+    from ui.qt import QApplication, QDialogButtonBox, QFileDialog, Qt, QTimer
 
-    [photo] = write_photos(tmp_path / "p", 1)
-    # Qt's own file dialog stands in for the system one; typing into it was not reliable offscreen
-    monkeypatch.setattr(QFileDialog, "getOpenFileNames", lambda *a, **k: ([str(photo)], ""))
+    def up() -> bool:
+        dlg, field = QApplication.activeModalWidget(), QApplication.focusWidget()
+        return isinstance(dlg, QFileDialog) and field is not None and dlg.isAncestorOf(field)
+
+    def rescue(dlg) -> None:
+        """A name the dialog refused leaves it (and its warning box) open, which would hang the
+        test in the key press that opened it: Escape out of both, and the test fails instead."""
+        seen["rescued"] = True
+        for _ in range(3):
+            w = QApplication.activeModalWidget()
+            if w is None or not (w is dlg or w.parentWidget() is dlg):
+                break
+            qtbot.keyClick(w, Qt.Key.Key_Escape)
+
+    def drive() -> None:
+        qtbot.waitUntil(up, timeout=10000)
+        dlg = QApplication.activeModalWidget()
+        guard = QTimer(dlg)  # dies with the dialog
+        guard.setSingleShot(True)
+        guard.timeout.connect(lambda: rescue(dlg))
+        guard.start(15000)
+        seen.update(title=dlg.windowTitle(), folder=dlg.directory().absolutePath(),
+                    buttons=sorted(b.text() for box in dlg.findChildren(QDialogButtonBox) for b in box.buttons()),
+                    field=QApplication.focusWidget().objectName())
+        for text in steps:
+            if text is not None:
+                qtbot.keyClicks(QApplication.focusWidget(), text)   # ASCII only (QTest)
+            qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Return if text is not None else Qt.Key.Key_Escape)
+        seen["closed"] = not dlg.isVisible() and not seen.get("rescued")
+
+    QTimer.singleShot(0, drive)
+
+
+def test_photo_by_keyboard_through_qts_file_dialog_and_the_warning_clears(qtbot, visit, tmp_path):
+    """Tab to ＋照片, Space, the path typed into Qt's own (Chinese) file dialog, Enter: the photo is
+    the item's and 须附照片证据 goes; Alt+P reopens in that folder; Escape adds nothing."""
+    import os
+
+    from inspector.store import photos
+    from ui.qt import Qt
+
+    first, second = write_photos(tmp_path / "site-photos", 2)
     visit.goto(_sec(visit, "T-3"), "T-3-2")
     row = _row(visit, "T-3-2")
+    strip = row.photo_strip
     qtbot.keyClick(row.editor, Qt.Key.Key_2)                       # 不符合, photo required
     assert "须附照片证据" in row.feedback.text()
     qtbot.keyClick(row.editor, Qt.Key.Key_Tab)                     # Tab lands on ＋照片
-    assert _focused() is row.photo_strip.add_btn
-    with qtbot.waitSignal(row.photo_strip.imported, timeout=30000):
+    assert _focused() is strip.add_btn
+    seen: dict = {}
+    _in_file_dialog(qtbot, [str(first)], seen)                     # the whole path, then Enter
+    with qtbot.waitSignal(strip.imported, timeout=30000, raising=False) as imported:
         qtbot.keyClick(_focused(), Qt.Key.Key_Space)
-    assert row.photo_count == 1
+    assert seen["closed"] and imported.signal_triggered
+    assert seen["field"] == "fileNameEdit" and seen["title"] == "添加照片"
+    assert "取消" in seen["buttons"] and "打开(&O)" in seen["buttons"]          # qtbase zh_CN
+    assert seen["folder"] != os.getcwd()                           # Pictures or home, not the program's folder
+    assert [p["original_name"] for p in photos.list_photos(visit.store, visit.inspection_id, "T-3-2")] \
+        == [first.name]
+    assert row.photo_count == 1 and strip.add_btn.text() == "＋照片（1）"
     assert "须附照片证据" not in row.feedback.text()
+    qtbot.waitUntil(lambda: _focused() is strip.add_btn)           # the keyboard is still on ＋照片
+
+    # Alt+P reopens it in the folder the last photo came from: the bare file name is enough
+    seen.clear()
+    _in_file_dialog(qtbot, [second.name], seen)
+    with qtbot.waitSignal(strip.imported, timeout=30000, raising=False) as imported:
+        qtbot.keyClick(_focused(), Qt.Key.Key_P, Qt.KeyboardModifier.AltModifier)
+    assert seen["folder"] == str(second.parent)
+    assert seen["closed"] and imported.signal_triggered
+    assert sorted(p["original_name"] for p in photos.list_photos(visit.store, visit.inspection_id, "T-3-2")) \
+        == sorted([first.name, second.name])
+
+    # Escape: nothing added
+    seen.clear()
+    qtbot.waitUntil(lambda: _focused() is strip.add_btn)
+    _in_file_dialog(qtbot, [None], seen)
+    qtbot.keyClick(_focused(), Qt.Key.Key_P, Qt.KeyboardModifier.AltModifier)
+    assert seen["closed"] and row.photo_count == 2
+    assert len(photos.list_photos(visit.store, visit.inspection_id, "T-3-2")) == 2
 
 
 # -- navigation -------------------------------------------------------------------------------

@@ -50,3 +50,41 @@ def test_a_new_visit_uses_the_checklist_received_from_hq(qtbot, window, store) -
     ticked = [v.start_page.checklists.item(i).text() for i in range(v.start_page.checklists.count())
               if v.start_page.checklists.item(i).checkState() == Qt.CheckState.Checked]
     assert ticked == ["培训机构现场检查（版本 2026.9）"]
+
+
+def test_a_checklist_only_hq_sent_is_offered_and_ticked_by_keyboard(qtbot, window, store) -> None:
+    """HQ may publish a checklist the laptop's files do not have: the start page offers it beside
+    the shipped ones, and ticking it (arrow keys, Space) adds it to the visit with its own pages."""
+    from inspector import paths
+    from inspector.forms import parse_checklist
+    from inspector.store import checklists, directory, visits
+    from ui.qt import Qt
+
+    seed_directory(store)
+    src = (paths.forms_dir() / "training.toml").read_text(encoding="utf-8")
+    src = src.replace('id = "training"', 'id = "hq_special"', 1).replace(
+        'title = "培训机构现场检查"', 'title = "培训机构专项检查（总部）"', 1)
+    hq_only = checklists.ensure_version(store, parse_checklist(src, "hq:hq_special@2026.2"))
+    screen = window.get_screen("institutions")
+    window.show_screen("institutions")
+    screen.refresh()
+    inst = next(i for i in directory.list_institutions(store) if i["kind"] == "培训机构")
+    row = next(r for r in range(screen.model.rowCount()) if screen.model.data(screen.model.index(r, 0)) == inst["name"])
+    view = screen.table
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=view.visualRect(screen.model.index(row, 0)).center())
+    qtbot.mouseClick(screen.adhoc_btn, Qt.MouseButton.LeftButton)
+    v = window.visit
+    lst = v.start_page.checklists
+    labels = [lst.item(i).text() for i in range(lst.count())]
+    assert "培训机构专项检查（总部）（版本 2026.2）（总部下发）" in labels, labels
+    assert hq_only not in v.insp.checklist_version_ids
+    # by keyboard: into the list, down to the HQ checklist, Space ticks it
+    window.activateWindow()
+    lst.setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.keyClick(lst, Qt.Key.Key_Home)
+    for _ in range(labels.index("培训机构专项检查（总部）（版本 2026.2）（总部下发）")):
+        qtbot.keyClick(lst, Qt.Key.Key_Down)
+    qtbot.keyClick(lst, Qt.Key.Key_Space)
+    assert hq_only in visits.get_inspection(store, v.inspection_id).checklist_version_ids
+    assert hq_only in v.insp.checklist_version_ids
+    assert v.row(hq_only, "T-3-1") is not None

@@ -292,6 +292,8 @@ def test_full_visit_sign_preview_print_finish(qtbot, visit, tmp_path, monkeypatc
     printer = QPrinter(QPrinter.PrinterMode.HighResolution)
     printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
     printer.setOutputFileName(str(out))
+    # an office printer's 300 dpi: the PDF printer's own 1200 dpi paints 16 times the pixels (~6 s a page)
+    printer.setResolution(300)
     with qtbot.waitSignal(dp.printed):
         pages = dp.print_to(printer)
     assert pages >= 1 and out.stat().st_size > 10_000
@@ -321,7 +323,8 @@ def test_full_visit_sign_preview_print_finish(qtbot, visit, tmp_path, monkeypatc
     for item_id, value in passing_answers(cl).items():
         if _stored(visit).get(item_id) is None and item_id not in ("T-6-3", "T-6-4", "T-6-5"):
             visit.on_answer(_cv(visit), item_id, value)
-    assert visit.progress.text().startswith("已答 37/37")
+    # the counts follow within ui.visit.COUNTS_MS (coalesced, not recomputed per keystroke)
+    qtbot.waitUntil(lambda: visit.progress.text().startswith("已答 37/37"), timeout=2000)
     # the record changed after signing: read again, sign again (the pads still hold the strokes)
     _read_record(qtbot, visit)
     qtbot.mouseClick(sg.save_btn, Qt.MouseButton.LeftButton)
@@ -422,6 +425,8 @@ def test_skip_rule_shows_not_applicable_and_counts_as_answered(qtbot, window, st
         row = _row(visit, k)
         assert not row.editor.isEnabled() and "“是否开展线上培训”为“否”" in row.feedback.text()
         assert "T-6-2" not in row.feedback.text()
-    assert "（4/9）" in visit.nav.currentItem().text()  # T-6-2 and the three skipped items
+    # T-6-2 and the three skipped items; the counts follow within ui.visit.COUNTS_MS
+    qtbot.waitUntil(lambda: "（4/9）" in visit.nav.currentItem().text(), timeout=2000)
     visit.on_answer(cv, "T-6-2", "是")
-    assert _row(visit, "T-6-3").editor.isEnabled() and "（1/9）" in visit.nav.currentItem().text()
+    assert _row(visit, "T-6-3").editor.isEnabled()  # the skip rule itself applies at once
+    qtbot.waitUntil(lambda: "（1/9）" in visit.nav.currentItem().text(), timeout=2000)

@@ -156,3 +156,28 @@ def test_malformed_run_file_names_the_line_and_key(store, home, tmp_path):
 
 def _line_of(path: Path, needle: str) -> int:
     return next(n for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if needle in line)
+
+
+def test_start_takes_hq_checklists_and_hqs_newer_versions(store, home, tmp_path):
+    """What HQ sent is what a scripted visit uses, as in the app: a checklist only HQ has, and HQ's
+    newer publication of a shipped one rather than the laptop's file."""
+    from inspector import paths
+    from inspector.store import Store, checklists, visits
+
+    inst, ins = demo._setup_people(store, 23)
+    demo._ensure_keys(home, ins)
+    src = (paths.forms_dir() / "training.toml").read_text(encoding="utf-8")
+    newer = src.replace('version = "2026.2"', 'version = "2026.9"', 1)
+    own = src.replace('id = "training"', 'id = "hq_special"', 1)
+    assert checklists.ensure_version(store, forms.parse_checklist(newer, "hq")) == "training@2026.9"
+    assert checklists.ensure_version(store, forms.parse_checklist(own, "hq")) == "hq_special@2026.2"
+    store.close()
+    p = _cli(home, "visit", "start", "--institution", inst["credit_code"], "--checklist", "hq_special",
+             "--checklist", "training", *[a for r in ins for a in ("--inspector", r["badge_no"])], "--json")
+    assert p.returncode == 0, p.stderr
+    iid = json.loads(p.stdout)["inspection_id"]
+    with Store.open(home) as s:
+        assert visits.get_inspection(s, iid).checklist_version_ids == ["hq_special@2026.2", "training@2026.9"]
+    p = _cli(home, "visit", "start", "--institution", inst["credit_code"], "--checklist", "nosuch",
+             *[a for r in ins for a in ("--inspector", r["badge_no"])])
+    assert p.returncode == 2 and "没有检查表 “nosuch”" in p.stderr and "hq_special" in p.stderr

@@ -220,6 +220,13 @@ def ensure_version(store: Store, checklist: Any) -> str:
     return checklists.ensure_version(store, checklist)
 
 
+def checklist_choices(store: Store) -> list[dict[str, Any]]:
+    """The checklists a visit can tick: shipped ones and those only HQ sent (store.checklists.choices)."""
+    from inspector.store import checklists
+
+    return checklists.choices(store, shipped_checklists())
+
+
 def current_version(store: Store, checklist_id: str) -> str | None:
     """The version a new visit uses: the newest stored (HQ's latest publication), not the bundled file."""
     from inspector.store import checklists

@@ -92,7 +92,10 @@ class DocsPage(QWidget):
         self.save_btn = QPushButton("另存为 PDF…", self)
         self.save_btn.clicked.connect(self.save_as)
         self.finish_btn = QPushButton("完成检查并锁定", self)
-        self.finish_btn.setStyleSheet(f"background:{RED}; color:white; padding:6px 12px; border-radius:3px;")
+        # a finished visit must not look finishable: the disabled state is grey, not the same red
+        self.finish_btn.setStyleSheet(f"QPushButton {{ background:{RED}; color:white; padding:6px 12px;"
+                                      f" border-radius:3px; }} QPushButton:disabled {{ background:#d9d9d9;"
+                                      f" color:{GREY}; }}")
         self.finish_btn.clicked.connect(self.finish)
         for w in (self.kind, self.make_btn, self.sign_btn, self.print_btn, self.save_btn):
             bar.addWidget(w)
@@ -136,6 +139,7 @@ class DocsPage(QWidget):
         self.sign_btn.setToolTip("完成检查并锁定后，两名检查人员依次用本人签名口令数字签名")
         self.make_btn.setEnabled(True)  # a finished visit's documents are still made (notice, receipt)
         self.finish_btn.setEnabled(not self.locked)
+        self.finish_btn.setText("已完成并锁定" if self.locked else "完成检查并锁定")
 
     def focus_first(self) -> None:
         """The keyboard starts on 完成检查并锁定 while the visit is open, else on 生成预览."""

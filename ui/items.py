@@ -171,8 +171,20 @@ class Refusal(QLabel):
 
     def show_text(self, text: str | None, colour: str = "#c62828") -> None:
         self.setText(text or "")
-        self.setStyleSheet(f"color:{colour}")
+        restyle(self, f"color:{colour}")
         self.setVisible(bool(text))
+
+
+def _tip(w: QWidget, text: str) -> None:
+    if w.toolTip() != text:  # per keystroke: no ToolTipChange event when it is the same
+        w.setToolTip(text)
+
+
+def restyle(w: QWidget, css: str) -> None:
+    """``setStyleSheet`` only when the sheet changes: each call re-resolves the widget's style and
+    relayouts its parents, even with the same text (on every keystroke that was most of the block)."""
+    if w.styleSheet() != css:
+        w.setStyleSheet(css)
 
 
 class NumberEditor(Editor):
@@ -221,17 +233,19 @@ class NumberEditor(Editor):
         self._pending = None
         if r.problem:
             set_state(self.edit, "fail")
-            self.edit.setToolTip(r.problem)
+            _tip(self.edit, r.problem)
             self.problem.show_text("✗ " + r.problem)
             self.edited.emit(None)   # the refused text is not an answer: nothing stale stays saved
             return
-        set_state(self.edit, "")
-        self.edit.setToolTip("")
+        _tip(self.edit, "")
         if r.confirm and r.value != self.confirmed:
             self._pending = r
+            set_state(self.edit, "")
             self.problem.show_text("？" + r.confirm + "（离开本栏时确认）", "#b26a00")
             self.edited.emit(None)  # until confirmed, no other figure (100000 on the way) stays saved
             return
+        if self.problem.isVisible():
+            set_state(self.edit, "")  # the refusal's red goes; a verdict's red is the row's (ItemRow.evaluate)
         self.problem.show_text(None)
         self.edited.emit(r.value)
 
@@ -346,7 +360,8 @@ class DateEditor(Editor):
             self.problem.show_text("✗ " + r.problem)
             self.edited.emit(None)
             return
-        set_state(self.edit, "")
+        if self.problem.isVisible():
+            set_state(self.edit, "")  # the refusal's red goes; a verdict's red is the row's (ItemRow.evaluate)
         self.problem.show_text(None)
         self.edited.emit(r.value)
 
@@ -858,6 +873,7 @@ class ItemRow(QFrame):
         self.note.textEdited.connect(lambda t: self.noted.emit(self.item.id, t))
         notes.addWidget(self.note, 1)
         outer.addLayout(notes)
+        outer.addStretch(1)  # room kept while typing (``_pin``) stays below the note, not between lines
         self.photo_count = 0
         self.editor.edited.connect(self._edited)
         self._value: Any = None
@@ -869,8 +885,17 @@ class ItemRow(QFrame):
         if self.na_btn:
             self.na_btn.set_value(None)
         self._value = v
+        self._pin()
         self.evaluate(v)
         self.answered.emit(self.item.id, v)
+
+    def _pin(self) -> None:
+        """While the inspector edits this item the row may grow but does not shrink: a verdict or
+        refusal line that comes and goes with the digits would otherwise move every item below
+        (a relayout and repaint of the whole page per keystroke). Released by ``set_current(False)``."""
+        h = self.height()
+        if self.isVisible() and self.minimumHeight() < h:
+            self.setMinimumHeight(h)
 
     def _na(self, v: Any) -> None:
         value = "na" if v == "na" else self.editor.value()
@@ -943,12 +968,12 @@ class ItemRow(QFrame):
         elif res.status == "unanswered" and v is not None and res.reason:
             self.feedback.setText(f"… {res.reason}")
             set_state(self.feedback, "")
-            self.feedback.setStyleSheet("color:#b26a00")
+            restyle(self.feedback, "color:#b26a00")
             self.feedback.show()
         else:
             self.feedback.hide()
         if res.status != "unanswered":
-            self.feedback.setStyleSheet("")
+            restyle(self.feedback, "")
         wants_photo = not self.photo_count and (getattr(res, "missing_photo", False) or (
             res.status == "fail" and getattr(self.item, "photo_required", False)))
         if wants_photo:
@@ -972,6 +997,8 @@ class ItemRow(QFrame):
             set_prop(self, "current", on)
 
             repolish(self)
+        if not on and self.minimumHeight():
+            self.setMinimumHeight(0)  # left: back to its natural height (see ``_pin``)
 
 
 def today() -> str:

@@ -5,11 +5,14 @@ with a progress bar; the rows are recorded on the GUI thread as one undoable com
 from __future__ import annotations
 
 import functools
+import logging
+import sqlite3
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from inspector import blobs
+from inspector.errors import InspectorError
 from ui import commands, core
 from ui.operations import Operation
 from ui.qt import (
@@ -18,6 +21,9 @@ from ui.qt import (
     Signal,
 )
 
+logger = logging.getLogger(__name__)
+
+PHOTO_DIR_KEY = "ui.photo_dir"   # the folder photos were last added from, per data folder
 PHOTO_FILTER = "照片 (*.jpg *.jpeg *.png *.heic *.heif *.webp *.tif *.tiff)"
 SUFFIXES = {".jpg", ".jpeg", ".png", ".heic", ".heif", ".webp", ".tif", ".tiff"}
 
@@ -194,9 +200,30 @@ class PhotoStrip(QWidget):
 
     # -- adding ------------------------------------------------------------------------
     def choose_files(self) -> None:
-        paths, _ = QFileDialog.getOpenFileNames(self, "添加照片", "", PHOTO_FILTER)
+        """The platform's dialog, or Qt's own where there is none (no desktop portal, Xvfb), then
+        in Chinese from qtbase_zh_CN; modal, several files at once."""
+        if self._busy():
+            return
+        paths, _ = QFileDialog.getOpenFileNames(self, "添加照片", self.start_folder(), PHOTO_FILTER)
+        # without a window manager (Xvfb, offscreen) nothing hands the keyboard back to the visit
+        self.window().activateWindow()
         if paths:
+            try:
+                self.visit.store.set_meta(PHOTO_DIR_KEY, str(Path(paths[0]).parent))
+            except (InspectorError, sqlite3.Error) as e:  # a forgotten folder must not stop the import
+                logger.info("photo folder not remembered: %s", e)
             self.import_files(paths)
+
+    def start_folder(self) -> str:
+        """Where the last photos came from, else Pictures, else home — not the working directory,
+        which for the installed app is its program folder."""
+        from PySide6.QtCore import QStandardPaths  # only here; not among ui.qt's names
+
+        last = self.visit.store.get_meta(PHOTO_DIR_KEY)
+        if last and Path(last).is_dir():
+            return last
+        pics = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.PicturesLocation)
+        return pics if pics and Path(pics).is_dir() else str(Path.home())
 
     def eventFilter(self, obj: Any, e: Any) -> bool:
         t = e.type()
@@ -213,11 +240,20 @@ class PhotoStrip(QWidget):
             return True
         return False
 
+    def _busy(self) -> bool:
+        """One import at a time. ＋照片 stays enabled meanwhile: disabling it would move the
+        keyboard focus, and the next keys typed, on to the next item."""
+        if self.op is not None:
+            self.visit.refuse("上一批照片仍在导入，请稍候。")
+        return self.op is not None
+
     def import_files(self, paths: list[str]) -> Operation | None:
         """Hash, read EXIF and make thumbnails off the GUI thread; record rows when done."""
         v = self.visit
         if v.insp.locked:
             v.refuse("检查已完成并锁定，不能添加照片。")
+            return None
+        if self._busy():
             return None
         ev = core.evidence_mod()
         home = v.store.home
@@ -225,7 +261,6 @@ class PhotoStrip(QWidget):
         self.bar.setValue(0)
         self.bar.setFormat("%v/%m")
         self.bar.show()
-        self.add_btn.setEnabled(False)
         self.op = Operation(lambda progress: ev.import_photos(home, paths, workers=1, progress=progress), self)
         self.op.progressed.connect(self._progress)
         self.op.succeeded.connect(self._imported)
@@ -240,7 +275,6 @@ class PhotoStrip(QWidget):
 
     def _failed(self, e: Any) -> None:
         self.bar.hide()
-        self.add_btn.setEnabled(True)
         self.op = None
         self.report_errors([f"照片导入失败：{e}"])
 
@@ -257,7 +291,6 @@ class PhotoStrip(QWidget):
 
     def _imported(self, results: list[Any]) -> None:
         self.bar.hide()
-        self.add_btn.setEnabled(not self.visit.insp.locked)
         self.op = None
         ok = [r for r in results if r.ok]
         bad = [r for r in results if not r.ok and r.status != "cancelled"]

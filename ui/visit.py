@@ -31,6 +31,10 @@ from PySide6.QtWidgets import QInputDialog
 # Signatures, 出示证件/告知, findings and 检查结果 must be put right instead.
 OVERRIDABLE = ("unanswered", "photo")
 
+# Section counts and the progress figure lag an answer by at most this (ms): recomputing them on
+# every keystroke (item states, a photo-count query, every step's label) blocked typing.
+COUNTS_MS = 100
+
 
 class FinishDialog(QDialog):
     """What stands between the draft and 完成检查并锁定; Enter/double-click jumps to the line."""
@@ -203,6 +207,12 @@ class VisitWidget(QWidget):
         self._save_timer.setSingleShot(True)
         self._save_timer.setInterval(300)
         self._save_timer.timeout.connect(lambda: self.save_position(wait=False))
+        # section counts and the progress figure: recomputed at most once per COUNTS_MS while
+        # typing (a throttle, not a debounce: fresh within COUNTS_MS even during a long entry)
+        self._counts_timer = QTimer(self)
+        self._counts_timer.setSingleShot(True)
+        self._counts_timer.setInterval(COUNTS_MS)
+        self._counts_timer.timeout.connect(self._deferred_counts)
         self.write_failed.connect(self._write_failed)
         self.writer = StoreWriter(store.path, on_error=lambda key, e: self.write_failed.emit(key, str(e)),
                                   name=f"writer-{inspection_id[:8]}", reader=store)
@@ -360,6 +370,7 @@ class VisitWidget(QWidget):
         page = SectionPage(self, cv, cl, sec, n)
         from ui.photos import PhotoStrip
 
+        self.sync()  # notes queued on the writer are read back
         notes = visits.get_notes(self.store, self.inspection_id)
         for iid, row in page.rows.items():
             self.rows[(cv, iid)] = row
@@ -451,6 +462,8 @@ class VisitWidget(QWidget):
         return False
 
     def set_current(self, key: tuple[str, str]) -> None:
+        if key == self.current_item:
+            return  # every keystroke lands here: no repolish of a row already marked
         old = self.rows.get(self.current_item) if self.current_item else None
         if old is not None:
             old.set_current(False)
@@ -545,7 +558,7 @@ class VisitWidget(QWidget):
         row = self.rows.get((cv, item_id))
         if row and row.value() != value:
             row.set_value(value)
-        self.refresh_counts(cv)
+        self.schedule_counts()
         cl = self.checklists.get(cv)
         if cl is not None and any(it.when and it.when.get("item") == item_id for it in cl.items):
             self._apply_skips(cv)  # only an answer some ``when`` rule depends on changes what is skipped
@@ -572,9 +585,22 @@ class VisitWidget(QWidget):
         except InspectorError:
             return {}
 
+    def schedule_counts(self) -> None:
+        """Section counts and progress after an answer: within COUNTS_MS, once for a burst of keys."""
+        if not self._counts_timer.isActive():
+            self._counts_timer.start()
+
+    def _deferred_counts(self) -> None:
+        try:
+            self.refresh_counts()
+        except sqlite3.ProgrammingError:  # store already closed (app shutting down): nothing to show
+            logging.getLogger(__name__).debug("section counts skipped: store closed")
+
     def refresh_counts(self, only_cv: str | None = None) -> None:
         """Per-section figures from the core (``visit_state.progress``): only valid answers count,
-        an item skipped by the checklist's rule counts as 不适用."""
+        an item skipped by the checklist's rule counts as 不适用. Labels are set only when they
+        change (each set repaints the step list)."""
+        self._counts_timer.stop()
         total = answered = fails = 0
         states = {cv: self.states(cv) for cv in self.checklists}
         for i in range(self.nav.count()):
@@ -585,10 +611,16 @@ class VisitWidget(QWidget):
             cv, _cl, sec, _n = self.sections[key]
             pr = visit_state.progress(states.get(cv, []), sec.id)
             total, answered, fails = total + pr.total, answered + pr.answered, fails + pr.failed
-            label = it.text().split("（")[0]
-            it.setText(f"{label}（{pr.answered}/{pr.total}）" + (f" ✗{pr.failed}" if pr.failed else ""))
-            it.setForeground(QBrush(QColor(RED if pr.failed else (GREEN if pr.answered == pr.total else "#1f2d3d"))))
-        self.progress.setText(f"已答 {answered}/{total}　不符合 <b style='color:{RED}'>{fails}</b>　")
+            old = it.text()
+            text = f"{old.split('（')[0]}（{pr.answered}/{pr.total}）" + (f" ✗{pr.failed}" if pr.failed else "")
+            if text != old:
+                it.setText(text)
+            colour = QColor(RED if pr.failed else (GREEN if pr.answered == pr.total else "#1f2d3d"))
+            if it.foreground().color() != colour:
+                it.setForeground(QBrush(colour))
+        text = f"已答 {answered}/{total}　不符合 <b style='color:{RED}'>{fails}</b>　"
+        if self.progress.text() != text:
+            self.progress.setText(text)
 
     def _apply_skips(self, cv: str) -> None:
         """Rows the checklist's ``when`` rule makes 不适用 show it (and the rule) instead of an editor."""
@@ -616,15 +648,17 @@ class VisitWidget(QWidget):
             row.set_value(row.value())  # back to its own verdict
 
     def on_note(self, cv: str, item_id: str, text: str) -> None:
-        """The item's note: durable on return, like an answer."""
+        """The item's note, per keystroke: written by the background writer like an answer (its
+        fsync never blocks typing; a kill loses at most the keystroke in flight)."""
         if self.insp.locked:
             self.refuse("检查已完成并锁定，不能修改；如需更正请创建修订版本。")
             return
-        self.sync()
+        iid, actor = self.inspection_id, self.actor
         try:
-            visits.set_note(self.store, self.inspection_id, cv, item_id, text, actor=self.actor)
-        except InspectorError as e:
-            self.refuse(str(e))
+            self.writer.submit(("note", cv, item_id),
+                               lambda s: visits.set_note(s, iid, cv, item_id, text, actor=actor))
+        except RuntimeError as e:  # the writer is closed: the visit is closing
+            self.refuse(f"未能保存备注：{e}")
 
     # -- inspection fields, findings ---------------------------------------------------------------
     def update_fields(self, label: str, **new: Any) -> bool:

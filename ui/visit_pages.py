@@ -173,13 +173,14 @@ class StartPage(_Page):
             self.recorder.setCurrentIndex(max(0, self.recorder.findData(insp.recorder_id)))
             self.checklists.clear()
             used = {cv.split("@")[0]: cv for cv in insp.checklist_version_ids}
-            for c in core.shipped_checklists():
-                # the title, not the internal id; the version this visit uses (HQ's may be newer)
-                ver = used[c.id].split("@", 1)[-1] if c.id in used else c.version
-                it = QListWidgetItem(f"{c.title}（版本 {ver}）")
-                it.setData(Qt.ItemDataRole.UserRole, c.id)
+            for c in core.checklist_choices(self.visit.store):
+                # the title, not the internal id; the version this visit uses (HQ's may be newer, and
+                # HQ may have sent checklists this laptop's files do not have)
+                ver = used[c["id"]].split("@", 1)[-1] if c["id"] in used else c["version"]
+                it = QListWidgetItem(f"{c['title']}（版本 {ver}）" + ("" if c["shipped"] else "（总部下发）"))
+                it.setData(Qt.ItemDataRole.UserRole, c["id"])
                 it.setFlags(it.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-                it.setCheckState(Qt.CheckState.Checked if c.id in used else Qt.CheckState.Unchecked)
+                it.setCheckState(Qt.CheckState.Checked if c["id"] in used else Qt.CheckState.Unchecked)
                 self.checklists.addItem(it)
         finally:
             self._loading = False
@@ -194,7 +195,10 @@ class StartPage(_Page):
     def _pic_changed(self) -> None:
         if self._loading:
             return
-        new = {k: w.text().strip() for k, w in (*self.pic.items(), ("recusal", self.recusal)) if w.text().strip()}
+        form = (*self.pic.items(), ("recusal", self.recusal))
+        # keys the form does not show (an ID number recorded by the CLI, the sealed originals) are kept
+        new = {k: v for k, v in self.visit.insp.person_in_charge.items() if k not in dict(form)}
+        new.update({k: w.text().strip() for k, w in form if w.text().strip()})
         self.visit.update_fields("修改现场负责人", person_in_charge=new)
 
     def _checklists_changed(self, _it: Any) -> None:
@@ -209,7 +213,7 @@ class StartPage(_Page):
             if it.checkState() != Qt.CheckState.Checked:
                 continue
             cid = it.data(Qt.ItemDataRole.UserRole)
-            if cid not in keep:
+            if cid not in keep and cid in by_id:   # a shipped file; HQ's are stored already
                 core.ensure_version(self.visit.store, by_id[cid])
             new.append(keep.get(cid) or core.current_version(self.visit.store, cid))
         self.visit.update_fields("选择检查表", checklist_version_ids=new)

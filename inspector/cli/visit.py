@@ -103,15 +103,20 @@ def _checklist_versions(store: Any, ids: list[str], where: str = "--checklist") 
     from inspector.store import checklists
 
     shipped = {c.id: c for c in forms.load_all()}
-    stored = {v["id"] for v in checklists.list_versions(store)}
+    versions = checklists.list_versions(store)
+    stored = {v["id"] for v in versions}
     out = []
     for cid in ids:
-        if cid in stored:
+        if cid in stored:                 # an exact version (id@version)
             out.append(cid)
-        elif cid in shipped:
-            out.append(checklists.ensure_version(store, shipped[cid]))
-        else:
-            raise ValidationError(f"{where}：没有检查表 “{cid}”（可用：{'、'.join(sorted(shipped))}）")
+            continue
+        if cid in shipped:
+            checklists.ensure_version(store, shipped[cid])
+        newest = checklists.current_version_id(store, cid)   # HQ's newer publication, or HQ's own checklist
+        if newest is None:
+            known = sorted(set(shipped) | {v["checklist_id"] for v in versions})
+            raise ValidationError(f"{where}：没有检查表 “{cid}”（可用：{'、'.join(known)}）")
+        out.append(newest)
     return out
 
 

@@ -61,6 +61,26 @@ def current_version_id(store: "Store", checklist_id: str) -> str | None:
     return max(rows, key=lambda r: version_key(r["version"]))["id"] if rows else None
 
 
+def choices(store: "Store", shipped: list[Checklist]) -> list[dict]:
+    """What a new visit can tick: every shipped checklist and every one HQ sent that the laptop's
+    files lack, each with the title and version a visit started now would use (the newest stored,
+    else the shipped file's). Shipped first, in their order, then HQ's by title."""
+    newest: dict[str, dict] = {}
+    for r in list_versions(store):
+        cur = newest.get(r["checklist_id"])
+        if cur is None or version_key(r["version"]) > version_key(cur["version"]):
+            newest[r["checklist_id"]] = r
+    out = []
+    for c in shipped:
+        got = newest.pop(c.id, None)
+        use = got if got is not None and version_key(got["version"]) >= version_key(c.version) else None
+        out.append({"id": c.id, "title": use["title"] if use else c.title, "version": use["version"] if use
+                    else c.version, "shipped": True})
+    out += [{"id": cid, "title": r["title"], "version": r["version"], "shipped": False}
+            for cid, r in sorted(newest.items(), key=lambda kv: kv[1]["title"] or kv[0])]
+    return out
+
+
 def version_key(version: str) -> tuple[tuple[int, str], ...]:
     """2026.10 after 2026.9: numeric parts compare as numbers, others as text."""
     import re

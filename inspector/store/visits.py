@@ -150,6 +150,12 @@ def update_inspection(store: Store, inspection_id: str, *, actor: str | None = N
     insp = get_inspection(store, inspection_id)
     if insp.locked:
         raise StoreError(_LOCKED)
+    if isinstance(fields.get("person_in_charge"), dict):
+        from inspector import pii
+
+        # phone and ID number sealed before the row and the audit entry see them (pii.py)
+        fields = {**fields, "person_in_charge": pii.seal_contact(store.home, fields["person_in_charge"],
+                                                                 insp.person_in_charge)}
     row = {k: (json.dumps(v, ensure_ascii=False) if isinstance(v, (list, dict)) else v) for k, v in fields.items()}
     row["updated_at"] = now_iso()
     with store.tx() as db:
@@ -565,8 +571,8 @@ def add_trainee_checks(store: Store, inspection_id: str, rows: Iterable[dict[str
     ids, ts = [], now_iso()
     # sealed before the transaction: name, ID number and phone never reach the file in clear (pii.py)
     todo = list(rows)
-    sealed = [pii.seal_row(store.home, {"name": r["name"], "id_number": r.get("id_number"), "phone": r.get("phone")})
-              for r in todo]
+    sealed = pii.seal_rows(store.home, [{"name": r["name"], "id_number": r.get("id_number"), "phone": r.get("phone")}
+                                        for r in todo])
     with store.tx() as db:
         for r, s in zip(todo, sealed):
             tid = new_id()

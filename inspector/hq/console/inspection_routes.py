@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from inspector.hq import console_db as C
 from inspector.hq import db as D
+from inspector import pii
 from inspector.hq import service
 from inspector.hq.console import data
 from inspector.hq.console.common import (attempt, back, counties, engine, error_page, hq, need, need_post,
@@ -83,9 +84,14 @@ def inspection_page(request: Request, iid: str) -> HTMLResponse:
         p["thumb"] = p["sha256"] if not p.get("thumb_sha256") or not hq(request).blobs.has(p["thumb_sha256"]) \
             else p["thumb_sha256"]
     names = [insps.get(x, {}) for x in data.decode(row.get("inspector_ids")) or []]
+    pic = data.decode(row.get("person_in_charge"))
+    pic = dict(pic) if isinstance(pic, dict) else {}
+    for key, field in pii.CONTACT_FIELDS.items():   # masked on screen, as on the laptop and the 笔录
+        if pic.get(key):
+            pic[key] = pii.mask(field, str(pic[key]))
     return render(request, "inspection.html", active="inspections", i=row, inst=inst, findings=full["findings"],
                   answers=answers_by_cv, cvs=cvs, photos=photos, docs=docs, rects=rects, hand=hand,
-                  inspectors=names, pic=data.decode(row.get("person_in_charge")) or {},
+                  inspectors=names, pic=pic,
                   signatures=full["signatures"], replaces=full["replaces"], superseded_by=full["superseded_by"],
                   categories=list(M.TRAINING_CATEGORIES if inst.get("kind") == "培训机构" else M.EVALUATION_CATEGORIES),
                   can_edit=staff.can("reviewer"))
