@@ -749,3 +749,42 @@ def test_one_key_agreement_serves_a_bounded_run_of_values(home, monkeypatch):
         pii.open_(home, tokens[0], "id_number")
     pii.lock(home)                                    # the cached ciphers go with the unlocked key
     assert not [k for k in pii._opened if k[0] == pii._home(home)]
+
+
+def test_open_visits_person_in_charge_written_in_clear_is_sealed_at_open(home, monkeypatch):
+    """A store an earlier build wrote (the person in charge's phone and ID in clear): at the first
+    open after migration 0620 an open visit's values are sealed through the audited write path and
+    the tamper check still passes; a finished visit keeps what its signed chain holds."""
+    from inspector.store import integrity
+
+    store = Store.open(home)
+    rng = random.Random(5)
+    draft, done = make_inspection(store, rng, photos=0), make_inspection(store, rng, photos=0)
+    pic = {"name": "王建华", "position": "校长", "phone": "13912345678", "id_no": "410702198507150031"}
+    cv, _cl = _trainee_table_checklist(store)
+    visits.update_inspection(store, draft, checklist_version_ids=[cv], actor="test")
+    with monkeypatch.context() as m:              # the earlier build: no sealing
+        m.setattr(pii, "seal_contact", lambda home, new, old=None: dict(new))
+        m.setattr(pii, "is_pii_table", lambda value: False)
+        for iid in (draft, done):
+            visits.update_inspection(store, iid, person_in_charge=pic, actor="test")
+        visits.set_answer(store, draft, cv, "S-04", TABLE_ROWS[:1], actor="test")
+    assert "13912345678" in store.scalar("SELECT value FROM answers WHERE item_id = 'S-04'")
+    from tests.store_fixtures import finish_synthetic
+
+    finish_synthetic(store, done)
+    store.conn.execute("DELETE FROM schema_migrations WHERE name = '0620_pii_contacts.sql'")
+    store.close()
+
+    store = Store.open(home)
+    now = visits.get_inspection(store, draft).person_in_charge
+    assert (now["phone"], now["id_no"]) == ("139****5678", "410702********0031")
+    assert pii.reveal_contact(home, now)[0]["phone"] == "13912345678"
+    row = store.scalar("SELECT person_in_charge FROM inspections WHERE id = ?", (draft,))
+    assert "13912345678" not in row and "410702198507150031" not in row
+    cell = json.loads(store.scalar("SELECT value FROM answers WHERE item_id = 'S-04'"))[0]
+    assert pii.is_sealed_cell(cell["phone"]) and pii.is_sealed_cell(cell["id_no"])
+    assert visits.get_answers(store, draft)[cv]["S-04"][0]["phone"] == "139****5678"
+    assert visits.get_inspection(store, done).person_in_charge == pic   # the signed record stays as it was
+    assert integrity.verify(store).ok
+    store.close()

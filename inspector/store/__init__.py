@@ -77,6 +77,10 @@ class Store:
             from inspector import pii
 
             pii.seal_existing(self)
+        if "0620_pii_contacts.sql" in applied:  # one-off: open visits' person in charge and table cells
+            from inspector import pii
+
+            pii.seal_existing_drafts(self)
 
     @classmethod
     def open(cls, home: str | Path | None = None) -> "Store":
