@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import logging
+import re
 import unicodedata
 
 from stdnum import numdb
@@ -203,3 +204,17 @@ def mask_phone(phone: str | None) -> str:
     if len(s) >= 7:
         return s[:3] + "*" * (len(s) - 7) + s[-4:]
     return "*" * len(s)
+
+
+_ID_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
+_MOBILE_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])1[3-9]\d{9}(?![0-9A-Za-z])")
+
+
+def mask_in_text(text: str | None) -> str:
+    """Free text as printed: a valid resident ID number or a mainland mobile number typed into a note
+    or a text answer is masked like the fields made for them (个人信息保护法: the minimum shown).
+    Other long numbers (licence numbers, amounts) are left alone: an ID must pass its checksum."""
+    if not text:
+        return text or ""
+    out = _ID_IN_TEXT.sub(lambda m: mask_id(m.group(0)) if is_valid_id_number(m.group(0)) else m.group(0), text)
+    return _MOBILE_IN_TEXT.sub(lambda m: mask_phone(m.group(0)), out)

@@ -193,3 +193,20 @@ def test_roster_with_look_alike_digits_is_flagged_not_a_traceback():
     assert res.rows[2]["id_number"] == good
     assert any(f["kind"] == "repeat_training" and f["rows"] == [4, 5] for f in res.flags), res.flags
     assert all(unicodedata.normalize("NFKC", r["id_number"]).isascii() or r["row"] == 3 for r in res.rows)
+
+
+@SETTINGS
+@given(st.dates(min_value=dt.date(1940, 1, 1), max_value=dt.date(2010, 12, 31)), st.integers(0, 999),
+       st.text(alphabet="检查记录，。：王校长称 ", max_size=12))
+def test_ids_and_mobiles_in_free_text_print_masked_other_numbers_do_not(birth, seq, words):
+    from inspector import idnumbers
+
+    idn = idnumbers.make_id_number("410702", birth, seq)
+    text = f"{words}身份证{idn}，手机 13912345678；许可证号 41070388967690123X 金额 12345678901"
+    out = idnumbers.mask_in_text(text)
+    assert idn not in out and idnumbers.mask_id(idn) in out
+    assert "13912345678" not in out and "139****5678" in out
+    assert "12345678901" in out                     # not a mobile number (starts with 12)
+    if not idnumbers.is_valid_id_number("41070388967690123X"):
+        assert "41070388967690123X" in out          # 18 characters but no valid ID: left alone
+    assert out.startswith(words)

@@ -31,6 +31,10 @@ def _training() -> forms.Checklist:
     return next(c for c in forms.load_all() if c.id == "training")
 
 
+# typed into a note: printed masked like the fields made for them
+PIC_ID, PIC_PHONE = "410702198507150037", "13912345678"
+
+
 def _script(tmp: Path, inst: dict, ins: list[dict]) -> dict:
     """The run file of a whole training visit: every item, typed the way a person types."""
     answers = passing_answers(_training())
@@ -49,7 +53,7 @@ def _script(tmp: Path, inst: dict, ins: list[dict]) -> dict:
         "inspectors": [r["badge_no"] for r in ins], "recorder": ins[1]["badge_no"], "place": "教学楼二层",
         "person_in_charge": {"name": "王校长", "position": "校长", "phone": "13800000000"},
         "ids_shown": True, "rights_explained": True,
-        "answers": answers, "notes": {"T-3-1": "实地测量两间教室合计"},
+        "answers": answers, "notes": {"T-3-1": f"实地测量两间教室合计；校长身份证{PIC_ID}，电话{PIC_PHONE}"},
         "photos": [{"item": "T-3-1", "file": "area.jpg", "caption": "理论教室"}],
         "findings": [{"item": "T-3-1", "required_action": "扩充理论教学场地至 300 平方米以上", "deadline": deadline}],
         "result": "发现问题已责令改正", "rectification": {"deadline": deadline},
@@ -97,7 +101,11 @@ def test_run_a_whole_training_visit_then_documents_verify(store, home, tmp_path)
         if kind == "record":
             text = subprocess.run(["pdftotext", str(out), "-"], capture_output=True, text=True,
                                   check=True).stdout
-            assert inst["name"] in "".join(text.split())
+            flat = "".join(text.split())
+            assert inst["name"] in flat
+            # an ID number and a mobile number typed into a note print masked
+            assert "410702********0037" in flat and "139****5678" in flat
+            assert PIC_ID not in flat and PIC_PHONE not in flat
 
 
 def test_commands_one_by_one_check_and_finish(store, home, tmp_path):

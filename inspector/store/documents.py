@@ -16,7 +16,7 @@ import json
 import re
 from typing import Any, Callable
 
-from inspector import blobs, keys, numbering, qr, signing
+from inspector import blobs, idnumbers, keys, numbering, qr, signing
 from inspector.errors import DocumentError, FormError, NotFound
 from inspector.store import Store
 from inspector.util import canonical_json, new_id, now_iso, sha256_hex
@@ -136,7 +136,7 @@ def answer_text(it: Any, value: Any) -> str:
         return "是" if value else "否"
     if isinstance(value, (dict, list)):
         return json.dumps(value, ensure_ascii=False)
-    return str(value)
+    return idnumbers.mask_in_text(str(value))  # an ID or mobile number typed as text prints masked
 
 
 def _checklists(store: Store, inspection: Any, answers: dict[str, dict[str, Any]],
@@ -250,9 +250,13 @@ def gather(store: Store, inspection_id: str, *, strict: bool = True) -> dict[str
         draw = store.one("SELECT id, seed, created_at FROM draws WHERE id = ?", (task["draw_id"],))
     photos = _photos(store, inspection_id)
     answers = visits.get_answers(store, inspection_id)
-    notes = visits.get_notes(store, inspection_id)
+    # the inspector's own words print as typed, but for an ID or mobile number in them (masked)
+    notes = {k: idnumbers.mask_in_text(v) for k, v in visits.get_notes(store, inspection_id).items()}
     findings = [dict(f.__dict__) for f in visits.list_findings(store, inspection_id)]
     for f in findings:
+        for k in ("description", "required_action"):
+            if isinstance(f.get(k), str):
+                f[k] = idnumbers.mask_in_text(f[k])
         f["photos"] = [p["sha256"] for p in photos
                        if p.get("finding_id") == f["id"] or (p.get("item_id") and p.get("item_id") == f["item_id"])]
     rect = store.one("SELECT * FROM rectifications WHERE inspection_id = ? ORDER BY created_at DESC LIMIT 1",

@@ -199,20 +199,6 @@ def _keystrokes(load: bool) -> dict[str, Any]:
     return out
 
 
-def keyboard_presses() -> tuple[int | None, str]:
-    """The key presses to finish the shipped training checklist by keyboard: the keyboard-only
-    test's own count when it reports one (tests/*.py defining KEY_PRESSES_TRAINING), else None."""
-    root = Path(__file__).resolve().parents[2] / "tests"
-    for p in sorted(root.glob("test_*.py")):
-        text = p.read_text(encoding="utf-8", errors="replace")
-        if "def count_training_key_presses" in text:
-            import importlib
-
-            mod = importlib.import_module(f"tests.{p.stem}")
-            return int(mod.count_training_key_presses()), p.name
-    return None, "no keyboard-only test with a count yet"
-
-
 def run() -> list[dict]:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     got = _keystrokes(load=True)
@@ -245,11 +231,7 @@ def run() -> list[dict]:
              "note": f"p50 {ms(statistics.median(il['block']))} ms; bare QLineEdit p50 "
                      f"{ms(statistics.median(il['plain']))} ms; {len(il['block'])} keys; the write path before "
                      "the writer thread, same run and load"}]
-    n, src = keyboard_presses()
-    rows.append({"name": "key presses to finish the shipped training checklist by keyboard", "seconds": None,
-                 "baseline": "figure to beat: 214 keystrokes + 30 clicks", "baseline_seconds": None,
-                 "ratio": (n / 214) if n else None, "target": "(info)", "note": f"{n} ({src})"})
-    return rows
+    return rows  # the key-press count of a whole keyboard visit: bench_ui_keyboard
 
 
 if __name__ == "__main__":
