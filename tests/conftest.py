@@ -30,3 +30,18 @@ def store(home: Path):
     s = Store.open(home)
     yield s
     s.close()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """A session that will test the frozen bundle starts building it now (tests/packaging_fixtures.py)."""
+    if session.config.option.collectonly:
+        return
+    from tests.packaging_fixtures import start_background_build
+
+    start_background_build(session.items)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    fixtures = sys.modules.get("tests.packaging_fixtures")
+    if fixtures is not None:
+        fixtures.stop_background_build()

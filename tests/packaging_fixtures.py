@@ -70,10 +70,58 @@ def offline_prefix() -> list[str]:
     return []
 
 
+# -- the build, started in the background when the session begins ---------------------------------------------------
+# PyInstaller takes 2-3 min of one core; pytest itself keeps only one core busy. A session that will need the
+# bundle starts packaging/build.py at once (tests/conftest.py), at low priority, and the `built` fixture waits
+# for it: the build overlaps the tests before the packaging ones instead of adding to the wall time.
+_background: dict[str, Any] = {}
+
+
+def start_background_build(items: list[pytest.Item]) -> None:
+    if os.environ.get(SKIP_VAR) == "1" or _background or not any("built" in getattr(i, "fixturenames", ())
+                                                                    for i in items):
+        return
+    import tempfile
+
+    log = tempfile.NamedTemporaryFile("w+b", prefix="inspector-build-", suffix=".log", delete=False)
+    # nice: the tests running meanwhile (some of them timing-sensitive) keep the CPU they ask for
+    proc = subprocess.Popen([sys.executable, str(ROOT / "packaging" / "build.py")], cwd=ROOT, stdout=log,
+                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, preexec_fn=lambda: os.nice(10))
+    _background.update(proc=proc, log=Path(log.name))
+    log.close()
+
+
+def stop_background_build() -> None:
+    """At the end of the session: a build still running (the session stopped early) is stopped."""
+    proc, log = _background.get("proc"), _background.get("log")
+    if proc is not None and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    if log is not None:
+        log.unlink(missing_ok=True)
+
+
+def _wait_background_build() -> None:
+    proc, log = _background.get("proc"), _background.get("log")
+    if proc is None:
+        return
+    rc = proc.wait()
+    out = log.read_text(encoding="utf-8", errors="replace")
+    print(f"\npackaging/build.py (started with the session) exited {rc}:\n{out[-2000:]}", flush=True)
+    assert rc == 0, f"packaging/build.py failed (rc {rc}):\n{out[-6000:]}"
+
+
 @pytest.fixture(scope="session")
 def built() -> dict[str, Any]:
-    """The build record (reused when sources are unchanged; a fresh clone builds)."""
+    """The build record (reused when sources are unchanged; a fresh clone builds). The build itself ran
+    in the background since the session started; build() then finds it current (or builds again if a
+    source changed in the meantime)."""
     skip_if_asked()
+    _wait_background_build()
     return load_build().build(quiet=False)
 
 

@@ -180,11 +180,18 @@ def test_enrol_and_sync_through_nginx_on_two_workers(tmp_path: Path, deployed: D
     store.close()
 
 
-def test_cut_connections_and_a_killed_worker_lose_and_duplicate_nothing(tmp_path: Path, deployed: Deployed) -> None:
+def test_cut_connections_and_a_killed_worker_lose_and_duplicate_nothing(tmp_path: Path, deployed: Deployed,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from inspector.sync import http as H
+
     d = deployed
     rng = random.Random(20261202)
     store = _enrolled(d, tmp_path / "laptop", "T002")
     me = store.scalar("SELECT inspector_id FROM sync_enrolment")
+    # the client's retry of a cut request, quicker (as in tests/test_sync_faults.py; the schedule itself:
+    # tests/test_sync_retry.py); the killed worker below gets the real pause
+    base = H.RETRY_BASE
+    monkeypatch.setattr(H, "RETRY_BASE", 0.02)
     proxy = CutProxy(d.nginx.port)  # cuts the TLS stream between laptop and nginx
     store.conn.execute("UPDATE sync_enrolment SET hq_url = ?", (f"https://127.0.0.1:{proxy.port}",))
     full, failed, trials = 30000, 0, 24
@@ -207,6 +214,7 @@ def test_cut_connections_and_a_killed_worker_lose_and_duplicate_nothing(tmp_path
         # (most are absorbed by the client's own retries within the sync; the rest end it, the next resumes)
     finally:
         proxy.close()
+    monkeypatch.setattr(H, "RETRY_BASE", base)
     store.conn.execute("UPDATE sync_enrolment SET hq_url = ?", (d.url,))
 
     # one of the two workers killed mid-sync (at the k-th progress event: a blob chunk, a batch): when

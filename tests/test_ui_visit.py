@@ -292,8 +292,10 @@ def test_full_visit_sign_preview_print_finish(qtbot, visit, tmp_path, monkeypatc
     printer = QPrinter(QPrinter.PrinterMode.HighResolution)
     printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
     printer.setOutputFileName(str(out))
-    # an office printer's 300 dpi: the PDF printer's own 1200 dpi paints 16 times the pixels (~6 s a page)
-    printer.setResolution(300)
+    # the PDF printer's own 1200 dpi: print_pdf renders at most MAX_PRINT_DPI (~6 s a page at 1200)
+    from ui.docs_page import MAX_PRINT_DPI
+
+    assert printer.resolution() > MAX_PRINT_DPI
     with qtbot.waitSignal(dp.printed):
         pages = dp.print_to(printer)
     assert pages >= 1 and out.stat().st_size > 10_000
