@@ -108,6 +108,7 @@ def _run_visit(qtbot: Any, window: Any, store: Any, kind: str, plan: dict[str, t
     assert dp.doc is not None and dp.pdf is not None
     # finished: the button says so and cannot be pressed again
     assert not dp.finish_btn.isEnabled() and dp.finish_btn.text() == "已完成并锁定"
+    assert "状态：已定稿，待数字签名" in dp.state.text()   # final text, not a 草稿
     text = subprocess.run(["pdftotext", "-", "-"], input=dp.pdf, capture_output=True, check=True).stdout.decode()
     return visit, kb, text
 

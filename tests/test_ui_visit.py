@@ -288,6 +288,7 @@ def test_full_visit_sign_preview_print_finish(qtbot, visit, tmp_path, monkeypatc
     with qtbot.waitSignal(dp.preview_ready):
         qtbot.mouseClick(dp.make_btn, Qt.MouseButton.LeftButton)
     assert dp.view.document().pageCount() >= 1
+    assert "状态：草稿（检查未完成，内容仍可修改）" in dp.state.text()
     out = tmp_path / "printed.pdf"
     printer = QPrinter(QPrinter.PrinterMode.HighResolution)
     printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)

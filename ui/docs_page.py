@@ -202,6 +202,13 @@ class DocsPage(QWidget):
         self.show_document(doc)
         self.preview_ready.emit(kind)
 
+    def _status(self, doc: dict[str, Any]) -> str:
+        """What the document is: a finished visit's record is final text awaiting the inspectors'
+        digital signatures, not a draft one can still change."""
+        if doc["status"] == "signed":
+            return "已签署"
+        return "已定稿，待数字签名" if self.locked else "草稿（检查未完成，内容仍可修改）"
+
     def show_document(self, doc: dict[str, Any]) -> None:
         from inspector.store import documents as docs
 
@@ -211,7 +218,7 @@ class DocsPage(QWidget):
         self.view.setDocument(self._qdoc)
         signers = "、".join(s.get("name") or s.get("badge_no") for s in doc.get("signers") or []) or "尚无"
         self.state.setText(f"{docs.KIND_TITLES[doc['kind']]} {doc['number']}　共 {self._qdoc.pageCount()} 页"
-                           f"　数字签名：{signers}　状态：{'已签署' if doc['status'] == 'signed' else '草稿'}")
+                           f"　数字签名：{signers}　状态：{self._status(doc)}")
         self._update_buttons()
 
     def sign_digitally(self) -> None:
