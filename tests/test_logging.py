@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import subprocess
 import sys
+import threading
 
 import httpx
 
@@ -20,22 +21,26 @@ def test_cli_logs_to_the_data_folder(tmp_path):
     assert "backup" in text and "INFO" in text
 
 
-def test_hq_logs_each_request_with_its_id(hq, caplog):
+def test_hq_logs_each_request_with_its_id(hq, caplog, request):
     caplog.set_level(logging.INFO, logger="inspector.hq.requests")
+    logged = threading.Event()
+
+    class Seen(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if not record.getMessage().startswith("laptop-42"):
+                logged.set()
+
+    seen = Seen()
+    logging.getLogger("inspector.hq.requests").addHandler(seen)
+    request.addfinalizer(lambda: logging.getLogger("inspector.hq.requests").removeHandler(seen))
     r = httpx.get(hq.url + "/api/v1/health", headers={"X-Request-ID": "laptop-42"})
     assert r.headers["x-request-id"] == "laptop-42"
     r2 = httpx.get(hq.url + "/api/v1/health", headers={"X-Request-ID": "bad id; drop table"})
     rid = r2.headers["x-request-id"]
     assert rid != "bad id; drop table" and len(rid) == 16
     # the line is written once the response has gone out (requestlog.py): the client can be faster
-    # than the server thread's last step, so wait for it (bounded)
-    import time
-
-    deadline = time.monotonic() + 10
-    while True:
-        lines = [rec.getMessage() for rec in caplog.records if rec.name == "inspector.hq.requests"]
-        if any(ln.startswith(rid) for ln in lines) or time.monotonic() > deadline:
-            break
-        time.sleep(0.01)
+    # than the server thread's last step, so wait for that record (bounded)
+    logged.wait(10)
+    lines = [rec.getMessage() for rec in caplog.records if rec.name == "inspector.hq.requests"]
     assert any(ln.startswith("laptop-42 GET /api/v1/health -> 200") for ln in lines), lines
     assert any(ln.startswith(rid) for ln in lines), lines

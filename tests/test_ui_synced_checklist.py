@@ -24,13 +24,11 @@ def _publish_newer(store) -> str:
     return checklists.ensure_version(store, parse_checklist(src, "hq:training@2026.9"))
 
 
-def test_a_new_visit_uses_the_checklist_received_from_hq(qtbot, window, store) -> None:
-    from inspector.store import directory, visits
+def _adhoc_training_visit(qtbot, window, store) -> dict:
+    """机构 → click a 培训机构 → 临时检查: the visit a user starts without a drawn task."""
+    from inspector.store import directory
     from ui.qt import Qt
 
-    seed_directory(store)
-    newer = _publish_newer(store)
-    assert newer == "training@2026.9"
     screen = window.get_screen("institutions")
     window.show_screen("institutions")
     screen.refresh()
@@ -40,6 +38,18 @@ def test_a_new_visit_uses_the_checklist_received_from_hq(qtbot, window, store) -
     qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=view.visualRect(screen.model.index(row, 0)).center())
     assert screen.selected()["id"] == inst["id"]
     qtbot.mouseClick(screen.adhoc_btn, Qt.MouseButton.LeftButton)
+    assert window.visit is not None and window.visit.insp.institution_id == inst["id"]
+    return inst
+
+
+def test_a_new_visit_uses_the_checklist_received_from_hq(qtbot, window, store) -> None:
+    from inspector.store import visits
+    from ui.qt import Qt
+
+    seed_directory(store)
+    newer = _publish_newer(store)
+    assert newer == "training@2026.9"
+    inst = _adhoc_training_visit(qtbot, window, store)
     v = window.visit
     assert v is not None and v.insp.institution_id == inst["id"]
     assert v.insp.checklist_version_ids == [newer]
@@ -57,7 +67,7 @@ def test_a_checklist_only_hq_sent_is_offered_and_ticked_by_keyboard(qtbot, windo
     the shipped ones, and ticking it (arrow keys, Space) adds it to the visit with its own pages."""
     from inspector import paths
     from inspector.forms import parse_checklist
-    from inspector.store import checklists, directory, visits
+    from inspector.store import checklists, visits
     from ui.qt import Qt
 
     seed_directory(store)
@@ -65,14 +75,7 @@ def test_a_checklist_only_hq_sent_is_offered_and_ticked_by_keyboard(qtbot, windo
     src = src.replace('id = "training"', 'id = "hq_special"', 1).replace(
         'title = "培训机构现场检查"', 'title = "培训机构专项检查（总部）"', 1)
     hq_only = checklists.ensure_version(store, parse_checklist(src, "hq:hq_special@2026.2"))
-    screen = window.get_screen("institutions")
-    window.show_screen("institutions")
-    screen.refresh()
-    inst = next(i for i in directory.list_institutions(store) if i["kind"] == "培训机构")
-    row = next(r for r in range(screen.model.rowCount()) if screen.model.data(screen.model.index(r, 0)) == inst["name"])
-    view = screen.table
-    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=view.visualRect(screen.model.index(row, 0)).center())
-    qtbot.mouseClick(screen.adhoc_btn, Qt.MouseButton.LeftButton)
+    _adhoc_training_visit(qtbot, window, store)
     v = window.visit
     lst = v.start_page.checklists
     labels = [lst.item(i).text() for i in range(lst.count())]
