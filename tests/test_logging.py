@@ -23,11 +23,12 @@ def test_cli_logs_to_the_data_folder(tmp_path):
 
 def test_hq_logs_each_request_with_its_id(hq, caplog, request):
     caplog.set_level(logging.INFO, logger="inspector.hq.requests")
-    logged = threading.Event()
+    logged, lines = threading.Event(), []
 
-    class Seen(logging.Handler):
+    class Seen(logging.Handler):  # the lines as HQ's thread writes them, then the event
         def emit(self, record: logging.LogRecord) -> None:
-            if not record.getMessage().startswith("laptop-42"):
+            lines.append(record.getMessage())
+            if not lines[-1].startswith("laptop-42"):
                 logged.set()
 
     seen = Seen()
@@ -41,6 +42,5 @@ def test_hq_logs_each_request_with_its_id(hq, caplog, request):
     # the line is written once the response has gone out (requestlog.py): the client can be faster
     # than the server thread's last step, so wait for that record (bounded)
     logged.wait(10)
-    lines = [rec.getMessage() for rec in caplog.records if rec.name == "inspector.hq.requests"]
     assert any(ln.startswith("laptop-42 GET /api/v1/health -> 200") for ln in lines), lines
     assert any(ln.startswith(rid) for ln in lines), lines
